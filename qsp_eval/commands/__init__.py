@@ -1,0 +1,1 @@
+"""Subcommands of ``qsp-eval`` (see :mod:`qsp_eval.cli` for the protocol)."""
