@@ -21,6 +21,14 @@ _VISIT_DEFAULTS = {"site": "main", "person_id": pd.NA, "first_visit": "unknown",
                    "injects": "unknown", "products": "unknown", "heard_via": "unknown"}
 
 
+def _fill(df, defaults):
+    for k, v in defaults.items():
+        if k not in df:
+            df[k] = v
+        elif v is not pd.NA:
+            df[k] = df[k].where(df[k].notna(), v)
+
+
 def _sid(date, site):
     return f"{pd.Timestamp(date):%Y-%m-%d}" + ("" if site == "main" else f"_{site}")
 
@@ -35,13 +43,11 @@ def make_dataset(sessions, visits=None, services=None, distributions=None, surve
     not supplied (``Dataset.has`` is False); pass ``[]`` for supplied but empty.
     """
     s = pd.DataFrame(sessions)
-    for k, v in _SESSION_DEFAULTS.items():
-        if k not in s:
-            s[k] = v
+    _fill(s, _SESSION_DEFAULTS)
     s["date"] = pd.to_datetime(s["date"]).astype("datetime64[ns]")
     if "session_id" not in s:
         s["session_id"] = [_sid(d, site) for d, site in zip(s["date"], s["site"])]
-    s["themed"] = s["theme"].notna() & (s["theme"].astype("string").fillna("") != "")
+    s["themed"] = (s["theme"].notna() & (s["theme"].astype("string").fillna("") != "")).astype(bool)
     s["guest"] = s["guest"].astype(bool)
     s["attendance"] = s["attendance"].astype("Int64")
     s["new_visitors"] = s["new_visitors"].astype("Int64")
@@ -54,9 +60,7 @@ def make_dataset(sessions, visits=None, services=None, distributions=None, surve
         df = pd.DataFrame(rows)
         if df.empty:
             return empty_table(name)
-        for k, v in defaults.items():
-            if k not in df:
-                df[k] = v
+        _fill(df, defaults)
         if "session_id" not in df:
             df["session_id"] = [_sid(d, site) for d, site in zip(df["date"], df["site"])]
         df["date"] = df["session_id"].map(by_id["date"]).astype("datetime64[ns]")
