@@ -14,7 +14,8 @@ def per_session(dataset, *, include_cancelled: bool = False) -> pd.DataFrame:
     ``attendance`` tally when recorded, otherwise the number of its visit
     rows (0 when it has none and the source has a visits table); NA when the
     source has neither.  Same rule for ``first_time_visitors`` (tally
-    ``new_visitors``, else visit rows with ``first_visit == "yes"``).
+    ``new_visitors``, else visit rows with ``first_visit == "yes"``; NA for a
+    tallied session with neither).
     Held sessions with no visitor keep ``visits == 0``: they are real data.
 
     Parameters
@@ -51,7 +52,9 @@ def per_session(dataset, *, include_cancelled: bool = False) -> pd.DataFrame:
     tally = s["attendance"].astype("Int64")
     tally_new = s["new_visitors"].astype("Int64")
     out["visits"] = tally.where(tally.notna(), rows.astype("Int64"))
-    out["first_time_visitors"] = tally_new.where(tally_new.notna(), firsts.astype("Int64"))
+    # a tallied session without visit rows has first-timers only if they were tallied too
+    firsts = firsts.astype("Int64").mask(tally.notna() & s["session_id"].map(n_rows).isna())
+    out["first_time_visitors"] = tally_new.where(tally_new.notna(), firsts)
     src = pd.Series(pd.NA, index=s.index, dtype="object")
     src[tally.notna().to_numpy()] = "tally"
     src[(tally.isna() & out["visits"].notna()).to_numpy()] = "visits"
