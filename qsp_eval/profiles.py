@@ -1,0 +1,494 @@
+"""Profiles: who comes, per period, per visit and per person, and how it shifts.
+
+Every function takes a validated :class:`~qsp_eval.schema.Dataset` (or a result
+of :func:`composition`) and returns a new tidy DataFrame; inputs are never
+modified.  Only visit rows of held sessions are used.
+
+Counting rules (stated in every table through the ``unit`` column)
+------------------------------------------------------------------
+``unit == "visits"``
+    one count per visit (passage); a person coming 4 times counts 4 times.
+``unit == "people"``
+    one count per distinct ``person_id`` per period, with the person's **most
+    recent known value** in that period (the last visit whose answer is not
+    ``"unknown"``); a person whose answers are all unknown in the period counts
+    as ``"unknown"``.  Visits without ``person_id`` cannot be counted as people
+    and are left out of this unit.
+
+Missing answers are never dropped: ``"unknown"`` ("not stated") is a group of
+its own.  ``share`` is among all units (unknown included, so single-choice
+shares sum to 1 per period, field, level and unit) and ``share_known`` among units
+with a known answer (NaN for the ``unknown`` row).
+
+Reporting groups
+----------------
+``config.reporting_groups`` (``field -> group -> {"members": [...]}``) merge
+detailed codes into a reporting group (e.g. ``tanb`` = trans women, trans men,
+non-binary and agender people).  Rows with ``level == "reporting"`` show
+those groups plus every code that belongs to no group; rows with
+``level == "detail"`` keep the detailed codes.
+
+Multi-select fields
+-------------------
+``products`` holds several options per answer.  Each option is counted once
+per unit that selected it; the denominator is the number of units (all, or
+those with a known answer), so shares do not sum to 1 (``multi`` is True).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError
+from .schema import PROFILE_FIELDS, VOCABULARIES
+from .schema import label as _vlabel
+
+__all__ = [
+    "MULTI_FIELDS",
+    "UNITS",
+    "composition",
+    "group_share",
+    "profile_tests",
+    "before_after",
+    "newcomers_profile",
+    "group_label",
+]
+
+#: Profile fields whose answers may hold several options joined by ";".
+MULTI_FIELDS = frozenset({"products"})
+#: Counting units of profile tables.
+UNITS = ("visits", "people")
+_COLUMNS = ["period", "field", "level", "group", "unit", "count", "denominator",
+            "known_denominator", "share", "share_known", "ci_low", "ci_high", "ci_known_low",
+            "ci_known_high", "multi"]
+
+
+def group_label(field: str, group: str, config=None, lang: str = "fr") -> str:
+    """Display label of a group: a reporting group of ``config`` or a vocabulary code.
+
+    Examples
+    --------
+    >>> group_label("gender", "non_binary")
+    'Non-binaire'
+    >>> group_label("chemsex", "unknown", lang="en")
+    'Not stated'
+    """
+    groups = (getattr(config, "reporting_groups", None) or {}).get(field, {})
+    if group in groups:
+        g = groups[group] or {}
+        return str(g.get("label_fr" if lang == "fr" else "label_en", group))
+    return _vlabel(PROFILE_FIELDS.get(field, field), group, lang)
+
+
+def _check(fields, unit=None):
+    fields = list(PROFILE_FIELDS) if fields is None else list(fields)
+    bad = [f for f in fields if f not in PROFILE_FIELDS]
+    if bad:
+        raise ParameterError(
+            f"Champ de profil inconnu : {', '.join(bad)} (attendu : {', '.join(PROFILE_FIELDS)}).",
+            f"Unknown profile field: {', '.join(bad)} (expected: {', '.join(PROFILE_FIELDS)}).",
+        )
+    if unit is not None:
+        units = [unit] if isinstance(unit, str) else list(unit)
+        if any(u not in UNITS for u in units):
+            raise ParameterError(f"Unité inconnue : {unit} (visits ou people).",
+                                 f"Unknown unit: {unit} (visits or people).")
+        return fields, units
+    return fields
+
+
+def _groups_for(field, config):
+    """(ordered list of reporting group codes, member -> group)."""
+    groups = (getattr(config, "reporting_groups", None) or {}).get(field, {}) or {}
+    member_of = {}
+    for g, spec in groups.items():
+        for m in (spec or {}).get("members", []) or []:
+            member_of[m] = g
+    return list(groups), member_of
+
+
+def _held_visits(dataset) -> pd.DataFrame:
+    held = dataset.sessions.loc[dataset.sessions["status"] == "held", "session_id"]
+    v = dataset.visits
+    return v.loc[v["session_id"].isin(held)].copy()
+
+
+def _values(v: pd.DataFrame, field: str, unit: str) -> pd.DataFrame:
+    """Per unit: columns ``_p`` (period) and ``value`` (str code or ';'-joined codes)."""
+    if unit == "visits":
+        return pd.DataFrame({"_p": v["_p"].to_numpy(),
+                             "value": v[field].astype("object").fillna("unknown").to_numpy()})
+    w = v.loc[v["person_id"].notna(), ["person_id", "date", "_p", field]].copy()
+    w["value"] = w[field].astype("object").fillna("unknown")
+    w = w.sort_values("date", kind="stable")
+    known = w.loc[w["value"] != "unknown"]
+    last_known = known.groupby(["_p", "person_id"], sort=False)["value"].last()
+    persons = w.groupby(["_p", "person_id"], sort=False).size().index
+    vals = pd.Series(last_known.reindex(persons).to_numpy(), index=persons).fillna("unknown")
+    return pd.DataFrame({"_p": persons.get_level_values(0), "value": vals.to_numpy()})
+
+
+def _compose(v, labels, fields, units, config, levels=("reporting", "detail")) -> pd.DataFrame:
+    """Core counting; ``v`` has a ``_p`` column with the period label of each visit."""
+    from .stats import wilson_ci
+
+    frames = []
+    for field in fields:
+        vocab = PROFILE_FIELDS[field]
+        codes = [c for c in VOCABULARIES[vocab] if c != "unknown"]
+        multi = field in MULTI_FIELDS
+        rgroups, member_of = _groups_for(field, config)
+        for unit in units:
+            vals = _values(v, field, unit)
+            extra = sorted({o for x in vals["value"] for o in str(x).split(";")}
+                           - set(codes) - {"unknown"})
+            all_codes = codes + extra
+            # indicator matrix unit x code
+            if multi:
+                sets = vals["value"].map(lambda x: set(str(x).split(";")))
+                ind = pd.DataFrame({c: sets.map(lambda s, c=c: c in s) for c in all_codes},
+                                   index=vals.index)
+            else:
+                ind = pd.DataFrame({c: vals["value"] == c for c in all_codes}, index=vals.index)
+            unknown = vals["value"] == "unknown"
+            for level in levels:
+                if level == "reporting":
+                    if not rgroups:
+                        continue
+                    cols = {}
+                    for g in rgroups:
+                        mem = [c for c in all_codes if member_of.get(c) == g]
+                        cols[g] = ind[mem].any(axis=1) if mem else pd.Series(False, index=ind.index)
+                    for c in all_codes:
+                        if c not in member_of:
+                            cols[c] = ind[c]
+                    lind = pd.DataFrame(cols, index=ind.index)
+                else:
+                    lind = ind
+                lind = lind.assign(unknown=unknown)
+                grp = lind.groupby(vals["_p"].to_numpy()).sum()
+                den = vals.groupby("_p").size()
+                kden = (~unknown).groupby(vals["_p"].to_numpy()).sum()
+                grp = grp.reindex(labels, fill_value=0)
+                den = den.reindex(labels, fill_value=0)
+                kden = kden.reindex(labels, fill_value=0)
+                long = grp.stack().rename("count").reset_index()
+                long.columns = ["period", "group", "count"]
+                long["denominator"] = long["period"].map(den).astype(int)
+                long["known_denominator"] = long["period"].map(kden).astype(int)
+                long["field"], long["level"], long["unit"], long["multi"] = (
+                    field, level, unit, multi)
+                frames.append(long)
+    if not frames:
+        return pd.DataFrame(columns=_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out["count"] = out["count"].astype(int)
+    n, k, d = out["count"], out["known_denominator"], out["denominator"]
+    is_unk = out["group"] == "unknown"
+    out["share"] = np.where(d > 0, n / d.where(d > 0, 1), np.nan)
+    out["share_known"] = np.where((k > 0) & ~is_unk, n / k.where(k > 0, 1), np.nan)
+    out["ci_low"], out["ci_high"] = wilson_ci(n.to_numpy(), d.to_numpy())
+    lo, hi = wilson_ci(n.to_numpy(), k.to_numpy())
+    out["ci_known_low"] = np.where(is_unk, np.nan, lo)
+    out["ci_known_high"] = np.where(is_unk, np.nan, hi)
+    out["group"] = out["group"].astype(str)
+    out["period"] = out["period"].astype(str)
+    return out[_COLUMNS]
+
+
+def composition(dataset, *, fields=None, unit=("visits", "people"), period: str = "year",
+                year_start_month: int = 1, levels=("reporting", "detail")) -> pd.DataFrame:
+    """Composition of the public per period for each profile field, per visit and per person.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    fields : list of str, optional
+        Profile fields (default: every field of ``schema.PROFILE_FIELDS``).
+    unit : str or sequence of {"visits", "people"}
+        Counting units (see the module docstring for the people rule).
+    period, year_start_month
+        As in :func:`qsp_eval.attendance.by_period`; every period between the
+        first and last scheduled session appears (denominator 0, NaN shares
+        when nobody came).
+    levels : sequence of {"reporting", "detail"}
+        ``"reporting"`` rows (only for fields with reporting groups in the
+        configuration) and/or ``"detail"`` rows (detailed codes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, ``field``, ``level``, ``group`` (code; ``"unknown"`` = not
+        stated; every code of the vocabulary appears, with 0 when absent),
+        ``unit``, ``count``, ``denominator`` (all units of the period),
+        ``known_denominator`` (units with a known answer), ``share``
+        (``count / denominator``), ``share_known`` (``count /
+        known_denominator``, NaN on the unknown row), ``ci_low``/``ci_high``
+        (Wilson 95 % for ``share``), ``ci_known_low``/``ci_known_high`` (Wilson
+        95 % for ``share_known``), ``multi`` (True for multi-select fields,
+        whose shares do not sum to 1).
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}],
+    ...                   visits=[{"date": "2023-01-04", "gender": "non_binary", "person_id": "a"},
+    ...                           {"date": "2023-01-04", "person_id": "b"}])
+    >>> r = composition(ds, fields=["gender"], unit="people")
+    >>> r.loc[r["group"] == "non_binary", ["count", "denominator", "known_denominator"]].values.tolist()
+    [[1, 2, 1]]
+    """
+    from .attendance import _dataset_periods, assign_period
+
+    fields, units = _check(fields, unit)
+    labels = _dataset_periods(dataset, period, year_start_month)
+    v = _held_visits(dataset)
+    v["_p"] = assign_period(v["date"], period, year_start_month=year_start_month).to_numpy()
+    return _compose(v, labels, fields, units, dataset.config, levels)
+
+
+def newcomers_profile(dataset, *, fields=None, period: str = "year", year_start_month: int = 1,
+                      levels=("reporting", "detail")) -> pd.DataFrame:
+    """Profile of first-time visitors per period (who the programme is newly reaching).
+
+    Uses the visits flagged ``first_visit == "yes"`` (one per newcomer, so the
+    count is of people, ``unit == "people"``); visits whose flag is ``"no"`` or
+    ``"unknown"`` are left out.  Same columns as :func:`composition`, plus
+    ``population == "newcomers"``.
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}],
+    ...                   visits=[{"date": "2023-01-04", "first_visit": "yes", "chemsex": "yes"},
+    ...                           {"date": "2023-01-04", "first_visit": "no", "chemsex": "no"}])
+    >>> r = newcomers_profile(ds, fields=["chemsex"])
+    >>> r.loc[r["group"] == "yes", ["count", "denominator"]].values.tolist()
+    [[1, 1]]
+    """
+    from .attendance import _dataset_periods, assign_period
+
+    fields = _check(fields)
+    labels = _dataset_periods(dataset, period, year_start_month)
+    v = _held_visits(dataset)
+    v = v.loc[v["first_visit"] == "yes"].copy()
+    v["_p"] = assign_period(v["date"], period, year_start_month=year_start_month).to_numpy()
+    out = _compose(v, labels, fields, ["visits"], dataset.config, levels)
+    out["unit"] = "people"
+    out["population"] = "newcomers"
+    return out
+
+
+def group_share(comp: pd.DataFrame, field: str, group: str, *, unit: str = "people",
+                level: str | None = None) -> pd.DataFrame:
+    """Share of one group over the periods, with its Wilson intervals (a slice of a composition).
+
+    Parameters
+    ----------
+    comp : DataFrame
+        Result of :func:`composition` (or :func:`newcomers_profile`).
+    field, group : str
+        E.g. ``"gender"``, ``"tanb"``.
+    unit : {"people", "visits"}
+    level : {"reporting", "detail"}, optional
+        Default: ``"reporting"`` when ``group`` is a reporting group, else ``"detail"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``comp`` for that field, group and unit, one per period in
+        period order (same columns).
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}],
+    ...                   visits=[{"date": "2023-01-04", "chemsex": "yes", "person_id": "a"}])
+    >>> group_share(composition(ds), "chemsex", "yes")["share"].tolist()
+    [1.0]
+    """
+    sub = comp.loc[(comp["field"] == field) & (comp["unit"] == unit)]
+    if level is None:
+        rep = sub.loc[(sub["level"] == "reporting") & (sub["group"] == group)]
+        level = "reporting" if len(rep) else "detail"
+    out = sub.loc[(sub["level"] == level) & (sub["group"] == group)]
+    if out.empty:
+        raise ParameterError(
+            f"Groupe « {group} » introuvable pour le champ « {field} » ({unit}).",
+            f"Group '{group}' not found for field '{field}' ({unit}).",
+        )
+    return out.reset_index(drop=True)
+
+
+def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
+                  level: str | None = None, among: str = "known", groups=None,
+                  n_sim: int = 20000, seed: int = 20231) -> pd.DataFrame:
+    """Trend and homogeneity tests of profile shares across ordered periods.
+
+    For each field (single-choice fields only) and unit:
+
+    * one homogeneity test of the whole distribution across periods (``group ==
+      "*"``): Pearson chi-square, or the Fisher–Freeman–Halton exact test by
+      Monte Carlo when an expected count is below 5
+      (:func:`qsp_eval.stats.homogeneity_test`);
+    * for each group: the Cochran–Armitage test for a linear trend in its share
+      (period scores 0, 1, 2... in order), and the homogeneity test of the 2 × k
+      table group vs. the rest.
+
+    ``level`` defaults to the reporting groups for fields that have them, the
+    detailed codes otherwise.  Periods with no unit are dropped.  ``among == "known"`` (default) leaves
+    the ``unknown`` answers out of the tables (the question is whether the
+    known public changes; a change in recording would otherwise look like a
+    shift); ``among == "all"`` keeps "not stated" as a category.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``field``, ``group``, ``unit``, ``level``, ``among``, ``test``
+        ("cochran_armitage", "chi_square" or "fisher_freeman_halton_mc"),
+        ``statistic`` (z for Cochran–Armitage, X² otherwise), ``df``,
+        ``p_value``, ``n``, ``periods`` (number of periods used).
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2022-01-05"}, {"date": "2023-01-04"}],
+    ...   visits=[{"date": "2022-01-05", "chemsex": c} for c in ["yes"] * 6 + ["no"] * 4]
+    ...        + [{"date": "2023-01-04", "chemsex": c} for c in ["yes"] * 2 + ["no"] * 8])
+    >>> t = profile_tests(composition(ds, fields=["chemsex"], unit="visits"), unit="visits")
+    >>> sorted(set(t["test"]))
+    ['cochran_armitage', 'fisher_exact']
+    """
+    from .stats import cochran_armitage, homogeneity_test
+
+    if among not in ("known", "all"):
+        raise ParameterError("among : « known » ou « all ».", "among: 'known' or 'all'.")
+    sub = comp.loc[(comp["unit"] == unit) & ~comp["multi"].astype(bool)]
+    if fields is not None:
+        sub = sub.loc[sub["field"].isin(list(fields))]
+    rows = []
+    for field, f in sub.groupby("field", sort=False):
+        lev = level
+        if lev is None:
+            lev = "reporting" if (f["level"] == "reporting").any() else "detail"
+        f = f.loc[f["level"] == lev]
+        if among == "known":
+            f = f.loc[f["group"] != "unknown"]
+        tab = f.pivot_table(index="group", columns="period", values="count", aggfunc="sum",
+                            sort=False)
+        order = list(dict.fromkeys(f["period"]))
+        tab = tab.reindex(columns=order).fillna(0)
+        tab = tab.loc[:, tab.sum(axis=0) > 0]
+        base = {"field": field, "unit": unit, "level": lev, "among": among,
+                "periods": tab.shape[1]}
+        r = homogeneity_test(tab.to_numpy(), n_sim=n_sim, seed=seed)
+        rows.append({**base, "group": "*", "test": r["test"], "statistic": r["statistic"],
+                     "df": r["df"], "p_value": r["p_value"], "n": r["n"]})
+        totals = tab.sum(axis=0).to_numpy()
+        for g in tab.index:
+            if groups is not None and g not in groups:
+                continue
+            x = tab.loc[g].to_numpy()
+            if x.sum() == 0:
+                continue
+            ca = cochran_armitage(x, totals)
+            rows.append({**base, "group": g, "test": ca["test"], "statistic": ca["statistic"],
+                         "df": 1, "p_value": ca["p_value"], "n": ca["n"]})
+            h = homogeneity_test(np.vstack([x, totals - x]), n_sim=n_sim, seed=seed)
+            rows.append({**base, "group": g, "test": h["test"], "statistic": h["statistic"],
+                         "df": h["df"], "p_value": h["p_value"], "n": h["n"]})
+    cols = ["field", "group", "unit", "level", "among", "test", "statistic", "df", "p_value",
+            "n", "periods"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def before_after(dataset, date, *, fields=None, unit: str = "people", among: str = "known",
+                 level: str = "reporting", start=None, end=None) -> pd.DataFrame:
+    """Composition before vs. after a date, with the difference in shares and its interval.
+
+    Visits strictly before ``date`` form "before", visits on or after it
+    "after" (optionally limited to ``[start, date)`` and ``[date, end]``).
+    People are counted once per side with their most recent known value on
+    that side (a person seen on both sides counts on both).
+
+    The difference ``share_after - share_before`` gets Newcombe's hybrid score
+    interval (Newcombe 1998, method 10, :func:`qsp_eval.stats.newcombe_diff_ci`);
+    ``p_value`` tests equal shares with the Pearson chi-square on the 2 × 2
+    table, or the exact test when an expected count is below 5 (the test is
+    named in ``test``).  The two sides are compared as independent samples,
+    which is approximate for people seen on both sides.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    date : date-like
+        The change under evaluation or a context event (e.g. ``config.change.start``).
+    fields : list of str, optional
+    unit : {"people", "visits"}
+    among : {"known", "all"}
+        Denominator of the shares: units with a known answer (default) or all.
+    level : {"reporting", "detail"}
+    start, end : date-like, optional
+        Limits of the comparison window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field × group: ``field``, ``level``, ``group``, ``unit``,
+        ``among``, ``count_before``, ``denominator_before``, ``share_before``,
+        ``count_after``, ``denominator_after``, ``share_after``, ``estimate``
+        (difference after - before), ``ci_low``, ``ci_high``, ``ci_method``
+        ("newcombe_hybrid_score"), ``test``, ``p_value``.
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}, {"date": "2023-06-07"}],
+    ...   visits=[{"date": "2023-01-04", "chemsex": "yes"}, {"date": "2023-06-07", "chemsex": "no"}])
+    >>> r = before_after(ds, "2023-05-15", fields=["chemsex"], unit="visits")
+    >>> r.loc[r["group"] == "yes", ["share_before", "share_after", "estimate"]].values.tolist()
+    [[1.0, 0.0, -1.0]]
+    """
+    from .stats import homogeneity_test, newcombe_diff_ci
+
+    fields, units = _check(fields, unit)
+    if among not in ("known", "all"):
+        raise ParameterError("among : « known » ou « all ».", "among: 'known' or 'all'.")
+    cut = pd.Timestamp(date)
+    v = _held_visits(dataset)
+    if start is not None:
+        v = v.loc[v["date"] >= pd.Timestamp(start)]
+    if end is not None:
+        v = v.loc[v["date"] <= pd.Timestamp(end)]
+    v["_p"] = np.where(v["date"] < cut, "before", "after")
+    comp = _compose(v, ["before", "after"], fields, units, dataset.config, (level,))
+    if level == "reporting" and comp.empty:
+        comp = _compose(v, ["before", "after"], fields, units, dataset.config, ("detail",))
+    elif level == "reporting":
+        missing = [f for f in fields if f not in set(comp["field"])]
+        if missing:
+            comp = pd.concat([comp, _compose(v, ["before", "after"], missing, units,
+                                             dataset.config, ("detail",))], ignore_index=True)
+    if among == "known":
+        comp = comp.loc[comp["group"] != "unknown"]
+    den_col = "known_denominator" if among == "known" else "denominator"
+    rows = []
+    for (field, lev, group), g in comp.groupby(["field", "level", "group"], sort=False):
+        b = g.loc[g["period"] == "before"].iloc[0]
+        a = g.loc[g["period"] == "after"].iloc[0]
+        x0, n0, x1, n1 = int(b["count"]), int(b[den_col]), int(a["count"]), int(a[den_col])
+        d, lo, hi = newcombe_diff_ci(x1, n1, x0, n0)
+        h = homogeneity_test([[x0, x1], [n0 - x0, n1 - x1]])
+        rows.append({"field": field, "level": lev, "group": group, "unit": unit, "among": among,
+                     "count_before": x0, "denominator_before": n0,
+                     "share_before": x0 / n0 if n0 else np.nan,
+                     "count_after": x1, "denominator_after": n1,
+                     "share_after": x1 / n1 if n1 else np.nan,
+                     "estimate": d, "ci_low": lo, "ci_high": hi,
+                     "ci_method": "newcombe_hybrid_score", "test": h["test"],
+                     "p_value": h["p_value"]})
+    cols = ["field", "level", "group", "unit", "among", "count_before", "denominator_before",
+            "share_before", "count_after", "denominator_after", "share_after", "estimate",
+            "ci_low", "ci_high", "ci_method", "test", "p_value"]
+    return pd.DataFrame(rows, columns=cols)
