@@ -1,0 +1,128 @@
+"""``qsp-eval theming SOURCE``: did theming raise attendance?  The plain answer and the estimates.
+
+Heavy libraries (pandas, statsmodels) are imported inside :func:`run` only.
+"""
+
+from __future__ import annotations
+
+from ..i18n import tr
+from ._common import add_source_argument, load_dataset
+
+__all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
+
+HELP = (
+    "la thématisation a-t-elle fait venir plus de monde ? réponse claire et estimations",
+    "did theming raise attendance? plain answer and estimates",
+)
+DESCRIPTION = (
+    "Répond à la question « depuis que certaines permanences sont thématisées, vient-il\n"
+    "plus de monde ? » : série temporelle interrompue sur les passages par permanence\n"
+    "(tendance, saison), comparaison des permanences thématisées et non thématisées de la\n"
+    "même période (passages et premières venues), comparaison naïve avant/après, tests\n"
+    "placebo (fausses dates de début), puissance (plus petit effet détectable) et une\n"
+    "phrase de conclusion graduée (solide, modérée, faible, non concluante). Toujours\n"
+    "« associé à », jamais « a causé ». La date de début vient de evaluation.yml\n"
+    "(change: start:) sauf si --start est donné.\n\n"
+    "Exemple : qsp-eval theming data/example --lang fr",
+    "Answers 'since some sessions became themed, do more people come?': interrupted time\n"
+    "series on visits per session (trend, season), themed vs plain sessions of the same\n"
+    "period (visits and first-time visitors), naive before/after comparison, placebo tests\n"
+    "(fake start dates), power (smallest detectable effect) and a graded plain answer\n"
+    "(strong, moderate, weak, inconclusive). Always 'associated with', never 'caused'.\n"
+    "The start date comes from evaluation.yml (change: start:) unless --start is given.\n\n"
+    "Example: qsp-eval theming data/example --lang en",
+)
+
+
+def add_arguments(parser) -> None:
+    """Declare SOURCE, ``--start``, ``--n-sim``, ``--seed`` and ``--json``."""
+    add_source_argument(parser)
+    parser.add_argument("--start", metavar="DATE", help=tr(
+        "date de début de la thématisation (aaaa-mm-jj ou jj/mm/aaaa), à la place de celle "
+        "de evaluation.yml",
+        "start date of theming (yyyy-mm-dd or dd/mm/yyyy), overriding evaluation.yml"))
+    parser.add_argument("--n-sim", metavar="N", type=int, default=200, help=tr(
+        "simulations par valeur pour le calcul de puissance (défaut 200 ; 0 = pas de calcul)",
+        "simulations per value for the power calculation (default 200; 0 = skip)"))
+    parser.add_argument("--seed", metavar="N", type=int, default=0, help=tr(
+        "graine des simulations de puissance (défaut 0)", "seed of the power simulations "
+        "(default 0)"))
+    parser.add_argument("--json", action="store_true", help=tr(
+        "sortie JSON : its, themed_vs_plain, naive, placebo, minimal_detectable_rate_ratio, "
+        "verdict",
+        "JSON output: its, themed_vs_plain, naive, placebo, minimal_detectable_rate_ratio, "
+        "verdict"))
+
+
+def _f(x, lang, digits=2):
+    import math
+
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    s = f"{x:.{digits}f}"
+    return s.replace(".", ",") if lang == "fr" else s
+
+
+def run(args) -> int:
+    """Run :func:`qsp_eval.theming.theming_analysis` and print the answer (or JSON)."""
+    import json
+
+    from ..errors import ParameterError
+    from ..theming import EVIDENCE_LABELS, theming_analysis
+
+    lang = args.lang
+    if args.n_sim < 0:
+        raise ParameterError("--n-sim doit être ≥ 0.", "--n-sim must be ≥ 0.")
+    ds = load_dataset(args.source)
+    res = theming_analysis(ds, start=args.start, n_sim=args.n_sim, seed=args.seed)
+    payload = res.to_dict(lang)
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    ev = EVIDENCE_LABELS[res.verdict.evidence][0 if lang == "fr" else 1]
+    print(tr(f"Thématisation (début le {res.start:%d/%m/%Y}) — niveau de preuve : {ev}",
+             f"Theming (start {res.start:%Y-%m-%d}) — strength of evidence: {ev}", lang))
+    print()
+    print(res.verdict.text(lang))
+    print()
+    ci = tr("IC 95 %", "95% CI", lang)
+    print(tr("Estimations (rapports de taux) :", "Estimates (rate ratios):", lang))
+    for e in payload["its"]["effects"]:
+        if e["term"] in ("level_change", "slope_change"):
+            name = {"level_change": tr("saut de niveau au début (toutes permanences)",
+                                       "level change at the start (all sessions)", lang),
+                    "slope_change": tr("changement de pente (par an)",
+                                       "slope change (per year)", lang)}[e["term"]]
+            print(f"  {name:<52} {_f(e['rate_ratio'], lang)}  ({ci} "
+                  f"{_f(e['ci_low'], lang)}–{_f(e['ci_high'], lang)})")
+    for key, name in (("visits", tr("thématisées / non thématisées : passages",
+                                    "themed / plain: visits", lang)),
+                      ("first_time_visitors", tr("thématisées / non thématisées : premières "
+                                                 "venues", "themed / plain: first-time visitors",
+                                                 lang))):
+        t = payload["themed_vs_plain"].get(key, {})
+        print(f"  {name:<52} {_f(t.get('rate_ratio'), lang)}  ({ci} "
+              f"{_f(t.get('ci_low'), lang)}–{_f(t.get('ci_high'), lang)}"
+              + tr(" ; ", "; ", lang)
+              + tr(f"{t.get('n_themed')} thém., {t.get('n_plain')} non thém.)",
+                   f"{t.get('n_themed')} themed, {t.get('n_plain')} plain)", lang))
+    nv = payload["naive"]
+    print(tr(f"  moyenne naïve par permanence : avant {_f(nv['mean_before'], lang)} "
+             f"({ci} {_f(nv['mean_before_ci_low'], lang)}–{_f(nv['mean_before_ci_high'], lang)}), "
+             f"après {_f(nv['mean_after'], lang)} "
+             f"({ci} {_f(nv['mean_after_ci_low'], lang)}–{_f(nv['mean_after_ci_high'], lang)})",
+             f"  naive mean per session: before {_f(nv['mean_before'], lang)} "
+             f"({ci} {_f(nv['mean_before_ci_low'], lang)}–{_f(nv['mean_before_ci_high'], lang)}), "
+             f"after {_f(nv['mean_after'], lang)} "
+             f"({ci} {_f(nv['mean_after_ci_low'], lang)}–{_f(nv['mean_after_ci_high'], lang)})",
+             lang))
+    pl = payload["placebo"]
+    if pl["n"]:
+        print(tr(f"  placebo : rang {pl['rank']} sur {pl['n'] + 1} (p placebo "
+                 f"{_f(pl['p_placebo'], lang)})",
+                 f"  placebo: rank {pl['rank']} of {pl['n'] + 1} (placebo p "
+                 f"{_f(pl['p_placebo'], lang)})", lang))
+    m = payload["minimal_detectable_rate_ratio"]
+    print(tr(f"  plus petit rapport de taux détectable (puissance 80 %) : {_f(m, lang)}",
+             f"  minimal detectable rate ratio (80% power): {_f(m, lang)}", lang))
+    return 0
