@@ -44,7 +44,8 @@ def _guess_language(argv: list[str]) -> str:
             return argv[i + 1]
         if a.startswith("--lang=") and a.split("=", 1)[1] in i18n.LANGUAGES:
             return a.split("=", 1)[1]
-    return i18n.get_language()
+    env = os.environ.get("QSP_LANG")
+    return env if env in i18n.LANGUAGES else "fr"
 
 
 def _available() -> dict[str, object]:

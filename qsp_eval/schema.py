@@ -318,9 +318,10 @@ TABLES: dict[str, TableSpec] = {
     "services": TableSpec(
         "services", False,
         (
-            C("session_id", "id"),
+            C("session_id", "id", description_fr="Permanence (ou donner la date)",
+              description_en="Session (or give the date)"),
             C("date", "date", description_fr="Date de la permanence", description_en="Session date"),
-            C("site", "text"),
+            C("site", "text", description_fr="Lieu (si plusieurs sites)", description_en="Site (if several)"),
             C("service", "category", True, vocabulary="service", description_fr="Prestation", description_en="Service"),
             C("count", "int", True, description_fr="Nombre", description_en="Count"),
         ),
@@ -330,10 +331,11 @@ TABLES: dict[str, TableSpec] = {
     "distributions": TableSpec(
         "distributions", False,
         (
-            C("session_id", "id"),
+            C("session_id", "id", description_fr="Permanence (ou donner la date)",
+              description_en="Session (or give the date)"),
             C("date", "date", description_fr="Date (ou donner le mois)", description_en="Date (or give the month)"),
             C("month", "month", description_fr="Mois AAAA-MM", description_en="Month YYYY-MM"),
-            C("site", "text"),
+            C("site", "text", description_fr="Lieu (si plusieurs sites)", description_en="Site (if several)"),
             C("item", "category", True, vocabulary="item", description_fr="Matériel", description_en="Item"),
             C("quantity", "int", True, description_fr="Quantité", description_en="Quantity"),
         ),
