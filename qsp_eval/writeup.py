@@ -1,0 +1,1180 @@
+"""The write-up: the "observed results" of a capitalisation record, in French and English.
+
+:func:`build_writeup` turns the **published** tables of a report (after
+disclosure control, see :data:`TABLE_NAMES`) and the theming result into
+Markdown sentences such as
+
+    En 2023, la permanence a accueilli 234 passages lors de 43 permanences,
+    soit 5,44 personnes en moyenne par permanence (IC 95 % : 4,77–6,18),
+    contre 2,79 en 2021.
+
+Rules
+-----
+- Every number comes from the tables passed in (or the theming result, or the
+  configuration for dates): nothing is typed by hand and nothing is derived
+  except by rounding for display (means and intervals to 2 decimals, shares
+  to whole percents, rate ratios to 2 decimals).  :func:`numbers_in` lists
+  the numbers of a text so a test can check them against the tables.
+- Person-attribute figures (profile shares, first-time visitors, survey
+  shares) go through :mod:`qsp_eval.disclosure` (``format_share``,
+  ``format_count``); a suppressed value reads "< 5" (the threshold), never a
+  number.  Activity counts (sessions, visits, tests, samples, material) are
+  printed as they are.
+- French number format: decimal comma, no-break space (U+00A0) as thousands
+  separator and before "%" ("38 %"); English: "5.44", "1,234", "38%".
+- A missing table makes its section say "not recorded", never fail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pandas as pd
+
+from .i18n import tr
+from .schema import label as vlabel
+
+__all__ = [
+    "TABLE_NAMES",
+    "NBSP",
+    "fmt_number",
+    "fmt_percent",
+    "fmt_interval",
+    "numbers_in",
+    "parse_number",
+    "build_writeup",
+    "key_figures",
+    "writeup_docx",
+]
+
+NBSP = "\u00a0"
+
+#: The published tables the write-up reads: file stem under the report's ``tables/``
+#: -> the function that produces it and the columns relied on.  The report publishes
+#: each of them (after disclosure control) under exactly this name.
+TABLE_NAMES: dict[str, dict] = {
+    "attendance_by_year": {
+        "function": "qsp_eval.attendance.by_period(dataset, period='year')",
+        "columns": ("period", "sessions_held", "sessions_cancelled", "visits",
+                    "mean_visits_per_session", "ci_low", "ci_high", "distinct_people",
+                    "first_time_visitors"),
+        "optional": ("sessions_cancelled", "distinct_people", "first_time_visitors"),
+        "person_attribute": False,
+    },
+    "profiles_by_year": {
+        "function": "qsp_eval.profiles.composition(dataset, period='year')",
+        "columns": ("period", "field", "level", "group", "unit", "count", "denominator",
+                    "share"),
+        "optional": ("level",),
+        "person_attribute": True,
+    },
+    "rapid_tests_by_year": {
+        "function": "qsp_eval.services.rapid_tests(dataset, period='year')",
+        "columns": ("period", "service", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
+    "services_by_year": {
+        "function": "qsp_eval.services.service_counts(dataset, period='year')",
+        "columns": ("period", "service", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
+    "drug_checking": {
+        "function": "qsp_eval.services.drug_checking(dataset, period='all')",
+        "columns": ("period", "route", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
+    "material_by_category": {
+        "function": "qsp_eval.material.material_by_category(dataset, period='all')",
+        "columns": ("period", "category", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
+    "material_items": {
+        "function": "qsp_eval.material.material_totals(dataset, period='all')",
+        "columns": ("period", "category", "item", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
+    "survey_results": {
+        "function": "qsp_eval.surveys.question_summary(dataset)",
+        "columns": ("survey", "question", "type", "answer", "count", "denominator",
+                    "respondents", "label_fr", "label_en", "question_label_fr",
+                    "question_label_en", "survey_label_fr", "survey_label_en"),
+        "optional": ("type", "respondents", "label_fr", "label_en", "question_label_fr",
+                     "question_label_en", "survey_label_fr", "survey_label_en"),
+        "person_attribute": True,
+    },
+}
+
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+
+
+# ---------------------------------------------------------------------------
+# Number formatting
+# ---------------------------------------------------------------------------
+def fmt_number(x, decimals: int = 0, lang: str = "fr") -> str:
+    """Format a number the French (or English) way.
+
+    French: decimal comma and a no-break space (U+00A0) between thousands;
+    English: decimal point and a comma between thousands.  Rounds half away
+    from zero (not Python's banker's rounding).  NA gives "–".
+
+    Examples
+    --------
+    >>> fmt_number(5.444, 2)
+    '5,44'
+    >>> fmt_number(1234, 0) == "1\\u00a0234"
+    True
+    >>> fmt_number(1234.5, 1, "en")
+    '1,234.5'
+    """
+    if x is None or (not isinstance(x, str) and pd.isna(x)):
+        return "–"
+    from decimal import ROUND_HALF_UP, Decimal
+
+    q = Decimal(1).scaleb(-decimals)
+    d = Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
+    s = f"{d:,.{decimals}f}"
+    if s.startswith("-") and float(d) == 0:
+        s = s[1:]
+    if lang == "fr":
+        s = s.replace(",", "\x00").replace(".", ",").replace("\x00", NBSP)
+    return s
+
+
+def fmt_percent(share, lang: str = "fr", decimals: int = 0) -> str:
+    """Format a share (0–1) as a percentage: ``"38 %"`` (no-break space) or ``"38%"``.
+
+    Examples
+    --------
+    >>> fmt_percent(0.381) == "38\\u00a0%"
+    True
+    >>> fmt_percent(0.381, "en")
+    '38%'
+    """
+    num = fmt_number(None if share is None or pd.isna(share) else float(share) * 100,
+                     decimals, lang)
+    return f"{num}{NBSP}%" if lang == "fr" else f"{num}%"
+
+
+def fmt_interval(low, high, decimals: int = 2, lang: str = "fr") -> str:
+    """Format a confidence interval as ``"IC 95 % : 4,77–6,18"`` / ``"95% CI 4.77–6.18"``.
+
+    Examples
+    --------
+    >>> fmt_interval(4.771, 6.18, 2, "en")
+    '95% CI 4.77–6.18'
+    """
+    lo, hi = fmt_number(low, decimals, lang), fmt_number(high, decimals, lang)
+    if lang == "fr":
+        return f"IC 95{NBSP}% : {lo}–{hi}"
+    return f"95% CI {lo}–{hi}"
+
+
+_NUM_FR = re.compile(
+    r"(?<![\w\-/.,])(?:\d{1,3}(?:[\u00a0\u202f]\d{3})+|\d+)(?:,\d+)?(?![\w\-+/])")
+_NUM_EN = re.compile(r"(?<![\w\-/.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w\-+/])")
+
+
+def numbers_in(text: str, lang: str = "fr") -> list[str]:
+    """List the numbers written in ``text``, as written (e.g. ``"5,44"``, ``"1\u00a0234"``).
+
+    A number is a run of digits, with thousands separators (no-break spaces
+    in French, commas in English) and a decimal part (comma in French, point
+    in English).  Digits that belong to a word or a code are skipped: those
+    touching a letter, a hyphen, a slash or a trailing "+" (as in "3-MMC",
+    "18-24", "55+", "COVID19").  Use :func:`parse_number` to get the value.
+
+    Examples
+    --------
+    >>> numbers_in("En 2023, 5,44 personnes (IC 95 % : 4,77–6,18) ; 18-24 ans")
+    ['2023', '5,44', '95', '4,77', '6,18']
+    >>> numbers_in("In 2023, 1,234 visits (5.44 per session)", "en")
+    ['2023', '1,234', '5.44']
+    """
+    rx = _NUM_FR if lang == "fr" else _NUM_EN
+    return [m.group(0) for m in rx.finditer(text)]
+
+
+def parse_number(token: str, lang: str = "fr") -> float:
+    """Value of a number written as :func:`numbers_in` returns it.
+
+    Examples
+    --------
+    >>> parse_number("1\\u00a0234,5")
+    1234.5
+    >>> parse_number("1,234.5", "en")
+    1234.5
+    """
+    if lang == "fr":
+        return float(token.replace(NBSP, "").replace("\u202f", "").replace(",", "."))
+    return float(token.replace(",", ""))
+
+
+def _fmt_date(d, lang: str) -> str:
+    d = pd.Timestamp(d)
+    if lang == "fr":
+        day = "1er" if d.day == 1 else str(d.day)
+        return f"{day} {_MONTHS_FR[d.month - 1]} {d.year}"
+    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def _fmt_month(d, lang: str) -> str:
+    d = pd.Timestamp(d)
+    return f"{(_MONTHS_FR if lang == 'fr' else _MONTHS_EN)[d.month - 1]} {d.year}"
+
+
+def _over(period: str, lang: str) -> str:
+    """"En 2023" for one calendar year, "Sur la période 2021–2024" for anything else."""
+    if re.fullmatch(r"\d{4}", str(period)):
+        return f"En {period}" if lang == "fr" else f"In {period}"
+    return f"Sur la période {period}" if lang == "fr" else f"Over {period}"
+
+
+def _pl(n, word: str, lang: str) -> str:
+    """``word`` with a plural "s": French singular for 0 and 1, English for 1 only.
+
+    Not used for "passage": "1 passage" reads as a street address to
+    :func:`qsp_eval.privacy.detect_identifier`, so visits stay plural in French.
+    """
+    try:
+        x = float(n)
+    except (TypeError, ValueError):
+        return word + "s"
+    single = x < 2 if lang == "fr" else x == 1
+    return word if single else word + "s"
+
+
+def _join(items: list[str], lang: str) -> str:
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    word = " et " if lang == "fr" else " and "
+    return ", ".join(items[:-1]) + word + items[-1]
+
+
+# ---------------------------------------------------------------------------
+# Disclosure
+# ---------------------------------------------------------------------------
+class _Ctx:
+    """What every section needs: tables, language, disclosure rules, configuration."""
+
+    def __init__(self, tables, config, lang, rules):
+        self.tables = tables or {}
+        self.config = config
+        self.lang = lang
+        self.disclosure = _disclosure_module()
+        if rules is None and self.disclosure is not None and config is not None:
+            # a wrong disclosure section raises ParameterError: never fall back silently
+            rules = self.disclosure.rules_from_config(config)
+        self.rules = rules
+        self.threshold = _threshold(rules)
+
+    def table(self, name, required=()):
+        t = self.tables.get(name)
+        if t is None or not isinstance(t, pd.DataFrame) or t.empty:
+            return None
+        if any(c not in t.columns for c in required):
+            return None
+        return t
+
+    def tr(self, fr, en):
+        return tr(fr, en, self.lang)
+
+    @property
+    def suppressed(self) -> str:
+        return f"<{NBSP}{self.threshold}"
+
+    def person_count(self, count, display=None) -> str:
+        """A count of people (with an attribute), through ``disclosure.format_count``.
+
+        A cell already suppressed in a published table (NA, or a text such as
+        "< 5") shows its ``count_display`` when given, else "< t".
+        """
+        if _is_suppressed(count):
+            if isinstance(display, str) and display.strip():
+                return _nbsp_lt(display, self.lang)
+            if isinstance(count, str) and count.strip():
+                return _nbsp_lt(count, self.lang)
+            return self.suppressed
+        d = self.disclosure
+        if d is not None and self.rules is not None:
+            return _nbsp_lt(d.format_count(_num(count), rules=self.rules, lang=self.lang,
+                                           kind="person"), self.lang)
+        c = int(_num(count))
+        return self.suppressed if 0 < c < self.threshold else fmt_number(c, 0, self.lang)
+
+    def person_share(self, count, denominator) -> str:
+        """A share of people, through ``disclosure.format_share`` ("n.d." when withheld)."""
+        if _is_suppressed(count) or _is_suppressed(denominator):
+            return self.withheld
+        d = self.disclosure
+        if d is not None and self.rules is not None:
+            return _nbsp_lt(d.format_share(_num(count), _num(denominator), rules=self.rules,
+                                           lang=self.lang, sensitive=True), self.lang)
+        c, n = int(_num(count)), int(_num(denominator))
+        if n < self.threshold or 0 < c < self.threshold or (c in (0, n) and n < 4 * self.threshold):
+            return self.withheld
+        return fmt_percent(c / n, self.lang)
+
+    def activity(self, v, display=None) -> str:
+        """An activity count (tests, samples, items), printed as it is.
+
+        Activity counts are published as they are unless the rules protect
+        them too; a cell suppressed upstream (NA, "< 5", "n.d.") shows its
+        ``count_display`` or "< t", never 0.
+        """
+        if _is_suppressed(v):
+            if isinstance(display, str) and display.strip():
+                return _nbsp_lt(display, self.lang)
+            return self.suppressed if v is None or not isinstance(v, str) else _nbsp_lt(
+                v, self.lang)
+        return fmt_number(_num(v), 0, self.lang)
+
+    @property
+    def withheld(self) -> str:
+        return self.tr("n.d.", "[c]")
+
+    def person_share_phrase(self, count, denominator, display=None) -> tuple[str, str]:
+        """How to say a share of people: ``(text, kind)``.
+
+        ``kind`` is ``"share"`` (a percentage), ``"count"`` (the count is
+        under the threshold or was suppressed as such: "< 5") or
+        ``"withheld"`` ("n.d.": published neither as a share nor a count).
+        """
+        if _is_suppressed(count):
+            shown = self.person_count(count, display)
+            return (shown, "count") if "<" in shown else (shown, "withheld")
+        share = self.person_share(count, denominator)
+        if share != self.withheld:
+            return share, "share"
+        shown = self.person_count(count)
+        if "<" in shown:
+            return shown, "count"
+        return self.withheld, "withheld"
+
+
+def _nbsp_lt(text: str, lang: str) -> str:
+    """Keep "< 5" on one line in French (no-break space after "<")."""
+    text = str(text)
+    if lang == "fr":
+        text = re.sub(r"<\s+(?=\d)", f"<{NBSP}", text)
+        text = re.sub(r"(\d)\s+%", rf"\1{NBSP}%", text)
+    return text
+
+
+def _disclosure_module():
+    try:
+        from . import disclosure
+    except ImportError:
+        return None
+    return disclosure
+
+
+def _threshold(rules) -> int:
+    if rules is None:
+        return 5
+    for attr in ("threshold", "min_count", "minimum"):
+        v = rules.get(attr) if isinstance(rules, Mapping) else getattr(rules, attr, None)
+        if v is not None:
+            try:
+                return int(v)
+            except (TypeError, ValueError):
+                continue
+    return 5
+
+
+def _is_suppressed(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):  # "< 5", "n.d.", "[c]", "" : anything that is not a number
+        try:
+            float(v.replace(NBSP, "").replace(",", "."))
+        except ValueError:
+            return True
+        return False
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(v):
+    """A table cell as a float, or None when suppressed / missing / not a number."""
+    if _is_suppressed(v):
+        return None
+    try:
+        return float(v.replace(NBSP, "").replace(",", ".") if isinstance(v, str) else v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _by_period(t: pd.DataFrame) -> pd.DataFrame:
+    t = t.copy()
+    t["period"] = t["period"].astype(str)
+    return t.sort_values("period", kind="stable")
+
+
+def _row_label(row, vocabulary: str, lang: str) -> str:
+    col = "label_fr" if lang == "fr" else "label_en"
+    if col in row.index and isinstance(row[col], str) and row[col]:
+        return row[col]
+    code = row.get("service") if vocabulary == "service" else row.get("item")
+    return vlabel(vocabulary, str(code), lang)
+
+
+# ---------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------
+def _not_recorded(ctx, what_fr, what_en) -> str:
+    return ctx.tr(f"{what_fr} : non renseigné dans les données.",
+                  f"{what_en}: not recorded in the data.")
+
+
+def _attendance(ctx, period) -> list[str]:
+    t = ctx.table("attendance_by_year", ("period", "sessions_held", "visits",
+                                         "mean_visits_per_session"))
+    head = ctx.tr("### Fréquentation", "### Attendance")
+    if t is None:
+        return [head, _not_recorded(ctx, "Fréquentation", "Attendance")]
+    lang = ctx.lang
+    t = _by_period(t)
+    held = pd.to_numeric(t["sessions_held"], errors="coerce")
+    t = t.loc[(held > 0).fillna(False).to_numpy()]
+    if t.empty:
+        return [head, ctx.tr("Aucune permanence tenue dans les données.",
+                             "No session held in the data.")]
+    periods = t["period"].tolist()
+    p = period if period is not None and str(period) in periods else periods[-1]
+    r = t.loc[t["period"] == p].iloc[0]
+    first = t.iloc[0]
+    visits = fmt_number(r["visits"], 0, lang)
+    held = fmt_number(r["sessions_held"], 0, lang)
+    mean = fmt_number(r["mean_visits_per_session"], 2, lang)
+    ci = ""
+    if "ci_low" in t and _num(r.get("ci_low")) is not None and _num(r.get("ci_high")) is not None:
+        ci = f" ({fmt_interval(r['ci_low'], r['ci_high'], 2, lang)})"
+    others = []
+    if first["period"] != p:
+        others.append(f"{fmt_number(first['mean_visits_per_session'], 2, lang)} "
+                      f"{ctx.tr('en', 'in')} {first['period']}")
+    idx = periods.index(p)
+    if idx >= 2:
+        prev = t.iloc[idx - 1]
+        others.append(f"{fmt_number(prev['mean_visits_per_session'], 2, lang)} "
+                      f"{ctx.tr('en', 'in')} {prev['period']}")
+    comp = ""
+    if others:
+        comp = ctx.tr(", contre ", ", against ") + _join(others, lang)
+    sent = ctx.tr(
+        f"En {p}, la permanence a accueilli {visits} passages lors "
+        f"de {held} {_pl(r['sessions_held'], 'permanence', lang)}, "
+        f"soit {mean} personnes en moyenne par permanence{ci}{comp}.",
+        f"In {p}, the drop-in welcomed {visits} {_pl(r['visits'], 'visit', lang)} over {held} "
+        f"{_pl(r['sessions_held'], 'session', lang)}, that is "
+        f"{mean} people per session on average{ci}{comp}.")
+    parts = [sent]
+    canc = _num(r.get("sessions_cancelled")) if "sessions_cancelled" in t else None
+    if canc:
+        n = fmt_number(canc, 0, lang)
+        parts.append(ctx.tr(
+            f"Par ailleurs, {n} permanence a été annulée." if canc == 1
+            else f"Par ailleurs, {n} permanences ont été annulées.",
+            f"In addition, {n} session was cancelled." if canc == 1
+            else f"In addition, {n} sessions were cancelled."))
+    people = _num(r.get("distinct_people")) if "distinct_people" in t else None
+    if people is not None:
+        s = ctx.tr(f"Au total, {ctx.person_count(people)} personnes différentes sont venues",
+                   f"In all, {ctx.person_count(people)} different people came")
+        if "first_time_visitors" in t and not pd.isna(r.get("first_time_visitors")):
+            s += ctx.tr(f", dont {ctx.person_count(r['first_time_visitors'])} pour la première fois",
+                        f", {ctx.person_count(r['first_time_visitors'])} of them for the first time")
+        parts.append(s + ".")
+    elif "first_time_visitors" in t and not pd.isna(r.get("first_time_visitors")):
+        parts.append(ctx.tr(
+            f"Parmi elles, {ctx.person_count(r['first_time_visitors'])} personnes venaient pour "
+            f"la première fois.",
+            f"Of these, {ctx.person_count(r['first_time_visitors'])} people came for the first "
+            f"time."))
+    lines = [head, " ".join(parts), ""]
+    if len(t) > 1:
+        lines.append(ctx.tr("Passages par permanence, par année :",
+                            "Visits per session, by year:"))
+        for _, row in t.iterrows():
+            ci_row = ""
+            if "ci_low" in t and _num(row.get("ci_low")) is not None:
+                ci_row = f" ({fmt_interval(row['ci_low'], row['ci_high'], 2, lang)})"
+            lines.append(ctx.tr(
+                f"- {row['period']} : {fmt_number(row['mean_visits_per_session'], 2, lang)}"
+                f"{ci_row}, {fmt_number(row['visits'], 0, lang)} "
+                f"passages, "
+                f"{fmt_number(row['sessions_held'], 0, lang)} "
+                f"{_pl(row['sessions_held'], 'permanence', lang)}",
+                f"- {row['period']}: {fmt_number(row['mean_visits_per_session'], 2, lang)}"
+                f"{ci_row}, {fmt_number(row['visits'], 0, lang)} "
+                f"{_pl(row['visits'], 'visit', lang)}, "
+                f"{fmt_number(row['sessions_held'], 0, lang)} "
+                f"{_pl(row['sessions_held'], 'session', lang)}"))
+    return lines
+
+
+_GROUP_PHRASES = {
+    ("chemsex", "yes"): ("personnes pratiquant le chemsex", "people practising chemsex"),
+    ("injects", "yes"): ("personnes pratiquant l'injection", "people who inject"),
+}
+
+
+def _highlights(config) -> list[tuple[str, str, str, str]]:
+    """(field, group, French noun phrase, English noun phrase) of the profile figures to report.
+
+    The reporting groups of ``config.reporting_groups`` first (their labels,
+    first letter lowered), then chemsex and injecting.
+    """
+    out = []
+    groups = getattr(config, "reporting_groups", None) or {}
+    for fld, spec in groups.items():
+        for code, g in (spec or {}).items():
+            g = g or {}
+            fr = str(g.get("label_fr", code))
+            en = str(g.get("label_en", code))
+            out.append((fld, code, fr[:1].lower() + fr[1:], en[:1].lower() + en[1:]))
+    for (fld, code), (fr, en) in _GROUP_PHRASES.items():
+        out.append((fld, code, fr, en))
+    return out
+
+
+def _group_rows(t: pd.DataFrame, fld: str, code: str) -> pd.DataFrame:
+    rows = t.loc[(t["field"] == fld) & (t["group"] == code)]
+    if "level" in rows and rows["level"].nunique() > 1:
+        keep = "reporting" if "reporting" in set(rows["level"]) else rows["level"].iloc[0]
+        rows = rows.loc[rows["level"] == keep]
+    return rows
+
+
+def _profile_sentence(ctx, noun, p, r, others) -> str:
+    """One sentence for a group's share in period ``p``, compared with ``others`` (rows)."""
+    display = r.get("count_display") if "count_display" in r.index else None
+    text, kind = ctx.person_share_phrase(r["count"], r["denominator"], display)
+    den = ctx.person_count(r["denominator"])
+    parts = []
+    for o in others:
+        otext, okind = ctx.person_share_phrase(
+            o["count"], o["denominator"],
+            o.get("count_display") if "count_display" in o.index else None)
+        if okind == "share":
+            parts.append(ctx.tr(f"{otext} en {o['period']}", f"{otext} in {o['period']}"))
+        elif okind == "count":
+            parts.append(ctx.tr(f"{otext} personnes en {o['period']}",
+                                f"{otext} people in {o['period']}"))
+    comp = ""
+    if parts:
+        comp = ctx.tr(", contre ", ", against ") + _join(parts, ctx.lang)
+    if kind == "share":
+        return ctx.tr(f"En {p}, les {noun} représentaient {text} des {den} personnes "
+                      f"différentes accueillies{comp}.",
+                      f"In {p}, {noun} made up {text} of the {den} different people "
+                      f"welcomed{comp}.")
+    if kind == "count":
+        return ctx.tr(f"En {p}, les {noun} étaient {text} parmi les {den} personnes "
+                      f"différentes accueillies{comp}.",
+                      f"In {p}, {noun} numbered {text} among the {den} different people "
+                      f"welcomed{comp}.")
+    return ctx.tr(f"En {p}, la part des {noun} n'est pas publiée ({text} : petit effectif).",
+                  f"In {p}, the share of {noun} is not published ({text}: small numbers).")
+
+
+def _profiles(ctx, period) -> list[str]:
+    head = ctx.tr("### Publics accueillis", "### Who comes")
+    t = ctx.table("profiles_by_year", ("period", "field", "group", "count", "denominator"))
+    if t is None:
+        return [head, _not_recorded(ctx, "Profils des personnes", "Profiles of the people")]
+    if "unit" in t:
+        t = t.loc[t["unit"] == "people"]
+    if t.empty:
+        return [head, ctx.tr(
+            "Profils par personne : non disponibles (pas de code personne dans les données).",
+            "Profiles per person: not available (no visitor codes in the data).")]
+    t = _by_period(t)
+    lines = [head]
+    for fld, code, fr, en in _highlights(ctx.config):
+        rows = _group_rows(t, fld, code)
+        if rows.empty:
+            continue
+        periods = rows["period"].tolist()
+        p = period if period is not None and str(period) in periods else periods[-1]
+        r = rows.loc[rows["period"] == p].iloc[0]
+        idx = periods.index(p)
+        others = [rows.iloc[0]] if idx >= 1 else []
+        if idx >= 2:
+            others.append(rows.iloc[idx - 1])   # the first period, then the previous one
+        lines.append("- " + _profile_sentence(ctx, fr if ctx.lang == "fr" else en, p, r, others))
+    if len(lines) == 1:
+        lines.append(_not_recorded(ctx, "Profils des personnes", "Profiles of the people"))
+    else:
+        lines.append("")
+        lines.append(ctx.tr(
+            "Parts calculées sur les personnes différentes (une personne comptée une fois par "
+            "année), non-réponses comprises dans le dénominateur.",
+            "Shares of different people (each person counted once a year), with 'not stated' "
+            "answers kept in the denominator."))
+    return lines
+
+
+def _theming_parts(theming, lang) -> dict | None:
+    """Pull the verdict text, evidence grade and main estimate out of a theming result.
+
+    Accepts a :class:`qsp_eval.theming.ThemingResult` (``verdict.text(lang)``,
+    ``verdict.evidence``, ``themed_vs_plain`` table with an ``outcome``
+    column) or the mapping of ``ThemingResult.to_dict()`` / ``qsp-eval
+    theming --json`` (``verdict`` ``{text, text_fr, text_en, evidence}``,
+    ``themed_vs_plain`` ``{"visits": {rate_ratio, ci_low, ci_high}}``).
+    """
+    if theming is None:
+        return None
+
+    def get(obj, key):
+        if obj is None:
+            return None
+        if isinstance(obj, Mapping):
+            return obj.get(key)
+        return getattr(obj, key, None)
+
+    verdict = get(theming, "verdict")
+    text = evidence = None
+    if isinstance(verdict, str):
+        text = verdict
+    elif verdict is not None:
+        t = get(verdict, "text")
+        text = t(lang) if callable(t) else (get(verdict, f"text_{lang}") or t)
+        evidence = get(verdict, "evidence")
+    evidence = evidence or get(theming, "evidence")
+    tvp = get(theming, "themed_vs_plain")
+    est = None
+    if isinstance(tvp, pd.DataFrame) and "outcome" in tvp:
+        rows = tvp.loc[tvp["outcome"] == "visits"]
+        est = rows.iloc[0].to_dict() if len(rows) else None
+    elif isinstance(tvp, Mapping):
+        est = tvp.get("visits")
+    return {"text": text, "evidence": evidence, "estimate": est}
+
+
+#: Evidence grades of :mod:`qsp_eval.theming` (same words as its verdict).
+_EVIDENCE = {
+    "strong": ("solide", "strong"),
+    "moderate": ("modérée", "moderate"),
+    "weak": ("faible", "weak"),
+    "inconclusive": ("non concluante", "inconclusive"),
+}
+
+
+def _theming(ctx) -> list[str]:
+    head = ctx.tr("### Thématisation des permanences", "### Themed sessions")
+    parts = _theming_parts(ctx.theming, ctx.lang)
+    if parts is None or not parts.get("text"):
+        return [head, _not_recorded(ctx, "Effet de la thématisation",
+                                    "Effect of theming")]
+    text = str(parts["text"])
+    lines = [head, text]
+    ev = parts.get("evidence")
+    said = ("niveau de preuve" in text.lower() or "strength of evidence" in text.lower())
+    if ev and not said:
+        fr, en = _EVIDENCE.get(str(ev), (str(ev), str(ev)))
+        lines.append("")
+        lines.append(ctx.tr(f"Niveau de preuve : {fr}.", f"Strength of evidence: {en}."))
+    return lines
+
+
+def _services(ctx, period) -> list[str]:
+    lang = ctx.lang
+    head = ctx.tr("### Prestations et dépistage", "### Services and screening")
+    lines = [head]
+    rt = ctx.table("rapid_tests_by_year", ("period", "service", "count"))
+    if rt is None:
+        lines.append(_not_recorded(ctx, "Dépistage rapide (TROD)", "Rapid tests"))
+    else:
+        rt = _by_period(rt)
+        periods = rt["period"].unique().tolist()
+        p = period if period is not None and str(period) in periods else periods[-1]
+        g = rt.loc[rt["period"] == p]
+        items = []
+        for _, r in g.iterrows():
+            n = _num(r["count"])
+            if n == 0:
+                continue
+            lab = _row_label(r, "service", lang)
+            if lang == "en" and lab.endswith("test") and n != 1:
+                lab += "s"
+            items.append(f"{ctx.activity(r['count'], r.get('count_display'))} {lab}")
+        if items:
+            lines.append(ctx.tr(f"En {p}, {_join(items, lang)} ont été réalisés.",
+                                f"In {p}, {_join(items, lang)} were done."))
+        else:
+            lines.append(ctx.tr(f"En {p}, aucun test rapide n'a été enregistré.",
+                                f"In {p}, no rapid test was recorded."))
+    sv = ctx.table("services_by_year", ("period", "service", "count"))
+    if sv is not None:
+        sv = _by_period(sv)
+        sv = sv.loc[~sv["service"].astype(str).str.startswith(("trod_", "sample_"))]
+        if not sv.empty:
+            periods = sv["period"].unique().tolist()
+            p = period if period is not None and str(period) in periods else periods[-1]
+            g = sv.loc[(sv["period"] == p)]
+            sep = " : " if lang == "fr" else ": "
+            items = [f"{_row_label(r, 'service', lang)}{sep}"
+                     f"{ctx.activity(r['count'], r.get('count_display'))}"
+                     for _, r in g.iterrows() if _num(r["count"]) != 0]
+            if items:
+                lines.append("")
+                lines.append(ctx.tr(f"Autres prestations en {p} :", f"Other services in {p}:"))
+                lines.extend(f"- {x}" for x in items)
+    return lines
+
+
+def _drug_checking(ctx) -> list[str]:
+    lang = ctx.lang
+    head = ctx.tr("### Analyse de produits", "### Drug checking")
+    t = ctx.table("drug_checking", ("period", "route", "count"))
+    if t is None:
+        return [head, _not_recorded(ctx, "Analyse de produits", "Drug checking")]
+    lines = [head]
+    for p, g in _by_period(t).groupby("period", sort=False):
+        by = {r["route"]: ctx.activity(r["count"], r.get("count_display"))
+              for _, r in g.iterrows()}
+        on = by.get("on_site", fmt_number(0, 0, lang))
+        net = by.get("national_network", fmt_number(0, 0, lang))
+        lines.append(ctx.tr(
+            f"{_over(p, 'fr')}, {on} échantillons ont été analysés sur place par "
+            f"chromatographie sur couche mince (CCM) et {net} envoyés au réseau national SINTES.",
+            f"{_over(p, 'en')}, {on} samples were analysed on site by thin-layer "
+            f"chromatography (TLC) and {net} sent to the national SINTES network."))
+    return lines
+
+
+def _material(ctx) -> list[str]:
+    lang = ctx.lang
+    head = ctx.tr("### Matériel distribué", "### Material handed out")
+    cat = ctx.table("material_by_category", ("period", "category", "count"))
+    items = ctx.table("material_items", ("period", "item", "count"))
+    if cat is None and items is None:
+        return [head, _not_recorded(ctx, "Matériel distribué", "Material handed out")]
+    lines = [head]
+    periods = _by_period(cat if cat is not None else items)["period"].unique().tolist()
+    for p in periods:
+        if cat is not None:
+            g = cat.loc[cat["period"].astype(str) == p]
+            by = {r["category"]: ctx.activity(r["count"], r.get("count_display"))
+                  for _, r in g.iterrows()}
+            drug = by.get("drug_use", fmt_number(0, 0, lang))
+            sex = by.get("sexual_health", fmt_number(0, 0, lang))
+            lines.append(ctx.tr(
+                f"{_over(p, 'fr')}, {drug} articles de réduction des risques liés aux drogues "
+                f"et {sex} articles de santé sexuelle ont été distribués.",
+                f"{_over(p, 'en')}, {drug} drug-use harm-reduction items and {sex} "
+                f"sexual-health items were handed out."))
+        if items is not None:
+            g = items.loc[items["period"].astype(str) == p].copy()
+            g["_n"] = pd.to_numeric(g["count"], errors="coerce")
+            g = g.loc[g["_n"] > 0].sort_values("_n", ascending=False, kind="stable")
+            if len(g):
+                lines.append("")
+                lines.append(ctx.tr(f"Détail par article ({p}) :", f"By item ({p}):"))
+                for _, r in g.iterrows():
+                    sep = " : " if lang == "fr" else ": "
+                    lines.append(f"- {_row_label(r, 'item', lang)}{sep}"
+                                 f"{ctx.activity(r['count'], r.get('count_display'))}")
+        lines.append("")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def _survey_label(ctx, row, survey):
+    col = "survey_label_fr" if ctx.lang == "fr" else "survey_label_en"
+    if col in row.index and isinstance(row[col], str) and row[col]:
+        return row[col]
+    spec = (getattr(ctx.config, "surveys", None) or {}).get(survey) or {}
+    return (spec.get("label_fr" if ctx.lang == "fr" else "label_en") or spec.get("label_fr")
+            or str(survey))
+
+
+def _question_label(ctx, row, survey, question):
+    col = "question_label_fr" if ctx.lang == "fr" else "question_label_en"
+    if col in row.index and isinstance(row[col], str) and row[col]:
+        return row[col]
+    spec = ((getattr(ctx.config, "surveys", None) or {}).get(survey) or {}).get("questions") or {}
+    q = spec.get(question) or {}
+    return (q.get("label_fr" if ctx.lang == "fr" else "label_en") or q.get("label_fr")
+            or str(question))
+
+
+def _answer_label(ctx, row):
+    col = "label_fr" if ctx.lang == "fr" else "label_en"
+    if col in row.index and isinstance(row[col], str) and row[col]:
+        return row[col]
+    a = str(row["answer"])
+    if a in ("yes", "no", "unknown"):
+        return vlabel("yes_no_unknown", a, ctx.lang)
+    return a.replace("_", " ")
+
+
+def _surveys(ctx) -> list[str]:
+    head = ctx.tr("### Questionnaires", "### Surveys")
+    t = ctx.table("survey_results", ("survey", "question", "answer", "count", "denominator"))
+    if t is None:
+        return [head, _not_recorded(ctx, "Questionnaires", "Surveys")]
+    lang = ctx.lang
+    lines = [head]
+    for survey, g in t.groupby("survey", sort=True):
+        first = g.iloc[0]
+        lab = _survey_label(ctx, first, survey)
+        n = _num(first.get("respondents")) if "respondents" in g else None
+        if n is not None:
+            lines.append(ctx.tr(f"{lab} : {fmt_number(n, 0, lang)} réponses.",
+                                f"{lab}: {fmt_number(n, 0, lang)} responses."))
+        else:
+            lines.append(f"{lab} :" if lang == "fr" else f"{lab}:")
+        for question, q in g.groupby("question", sort=False):
+            q = q.loc[~q["answer"].astype(str).isin(["free_text", "<free_text>"])].copy()
+            qtype = str(q["type"].iloc[0]) if "type" in q and len(q) else ""
+            if q.empty or qtype == "free_text":
+                continue
+            q["_n"] = pd.to_numeric(q["count"], errors="coerce")
+            answers = q["answer"].astype(str)
+            if "yes" in set(answers):
+                top = q.loc[answers == "yes"].iloc[0]
+            else:
+                top = q.sort_values("_n", ascending=False, kind="stable").iloc[0]
+            qlab = _question_label(ctx, top, survey, question)
+            ans = _answer_label(ctx, top)
+            how = ctx.person_share_phrase(top["count"], top["denominator"],
+                                          top.get("count_display"))
+            den = ctx.person_count(top["denominator"])
+            if how[1] in ("share", "count"):  # "38 % des 31" or "< 5 des 31"
+                body = ctx.tr(f"{ans} pour {how[0]} des {den} répondant·es",
+                              f"{ans} for {how[0]} of {den} respondents")
+            else:
+                body = ctx.tr(f"{ans} : part non publiée ({how[0]}, petit effectif)",
+                              f"{ans}: share not published ({how[0]}, small numbers)")
+            if qtype == "vote":
+                body = ctx.tr("choix le plus fréquent : ", "most frequent choice: ") + body
+            lines.append(f"- « {qlab} » : {body}." if lang == "fr" else f"- '{qlab}': {body}.")
+    return lines
+
+
+def _method(ctx) -> list[str]:
+    cfg = ctx.config
+    lines = [ctx.tr("### Méthode et limites", "### Method and limitations")]
+    text = [ctx.tr(
+        "Les chiffres portent sur de petits effectifs (quelques personnes par permanence) : "
+        f"chaque moyenne est donnée avec son intervalle de confiance à 95{NBSP}%, calculé pour "
+        "des comptages (loi de Poisson, élargi quand les comptages varient plus que ne le "
+        "prévoit cette loi), et les évolutions sont estimées par des modèles de "
+        "comptage (Poisson, quasi-Poisson ou binomiale négative).",
+        "The figures rest on small numbers (a few people per session): each mean comes with "
+        "its 95% confidence interval, computed for counts (Poisson, widened when counts vary "
+        "more than that law predicts), and changes are "
+        "estimated with count models (Poisson, quasi-Poisson or negative binomial).")]
+    text.append(ctx.tr(
+        "Les évolutions sont « associées à » un changement, sans preuve de causalité : "
+        "d'autres facteurs ont pu jouer en même temps.",
+        "Changes are 'associated with' an intervention, not proven to be caused by it: other "
+        "factors may have acted at the same time."))
+    for ev in getattr(cfg, "events", ()) or ():
+        text.append(ctx.tr(
+            f"En particulier, l'événement « {ev.label('fr')} » ({_fmt_month(ev.date, 'fr')}) "
+            f"coïncide avec une partie des évolutions observées et ne peut pas en être "
+            f"entièrement séparé.",
+            f"In particular, the event '{ev.label('en')}' ({_fmt_month(ev.date, 'en')}) "
+            f"coincides with part of the changes seen and cannot be fully separated from them."))
+    text.append(ctx.tr(
+        "Les données ne disent rien des personnes qui ne viennent pas, ni de ce que deviennent "
+        "celles qui viennent ; les non-réponses sont comptées à part.",
+        "The data say nothing about people who do not come, nor about what happens to those "
+        "who do; unanswered questions are counted separately."))
+    text.append(ctx.tr(
+        f"Pour protéger les personnes, les effectifs de moins de {ctx.threshold} personnes "
+        f"sont masqués et affichés « {ctx.suppressed} ».",
+        f"To protect people, counts of fewer than {ctx.threshold} people are hidden and shown "
+        f"as '{ctx.suppressed}'."))
+    base = getattr(ctx.rules, "round_to", None)
+    if base:
+        text.append(ctx.tr(f"Les effectifs de personnes publiés sont arrondis à {base} près.",
+                           f"Published counts of people are rounded to the nearest {base}."))
+    lines.append(" ".join(text))
+    if getattr(cfg, "synthetic", False):
+        lines.append("")
+        lines.append(ctx.tr(
+            "**Attention : ces résultats sont calculés sur des données synthétiques (simulées), "
+            "pas sur des données réelles.**",
+            "**Warning: these results are computed on synthetic (simulated) data, not on real "
+            "data.**"))
+    return lines
+
+
+def build_writeup(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None,
+                  lang: str = "fr", rules=None, period=None) -> str:
+    """The "observed results" section of a capitalisation record, in Markdown.
+
+    Parameters
+    ----------
+    tables : Mapping[str, pandas.DataFrame]
+        Published tables keyed by the names of :data:`TABLE_NAMES` (after
+        disclosure control: a suppressed cell may be NA or a text such as
+        "< 5"; it is then written "< 5").  Absent tables give a "not
+        recorded" sentence in their section.
+    theming : mapping or object, optional
+        The theming result (``verdict`` with ``text`` and ``evidence``,
+        ``themed_vs_plain`` with ``visits`` ``{rate_ratio, ci_low,
+        ci_high}``), e.g. the object printed by ``qsp-eval theming --json``.
+    config : EvaluationConfig
+        Reporting groups, events, surveys, ``synthetic``.
+    lang : {"fr", "en"}
+    rules : optional
+        Disclosure rules (default: :func:`qsp_eval.disclosure.rules_from_config`).
+    period : str, optional
+        Period to headline (default: the last period of each table).
+
+    Returns
+    -------
+    str
+        Markdown: a level-2 title and level-3 sections (attendance, who
+        comes, theming, services and screening, drug checking, material,
+        surveys, method and limitations).  Every number comes from
+        ``tables``, ``theming`` or ``config`` (dates), rounded for display.
+
+    Examples
+    --------
+    >>> att = pd.DataFrame({"period": ["2023"], "sessions_held": [43], "visits": [234],
+    ...                     "mean_visits_per_session": [5.4419], "ci_low": [4.77],
+    ...                     "ci_high": [6.18]})
+    >>> "234 passages lors de 43 permanences" in build_writeup({"attendance_by_year": att})
+    True
+    """
+    from .schema import EvaluationConfig
+
+    ctx = _Ctx(tables, config if config is not None else EvaluationConfig(), lang, rules)
+    ctx.theming = theming
+    blocks = [
+        [ctx.tr("## Résultats observés", "## Observed results")],
+        _attendance(ctx, period),
+        _profiles(ctx, period),
+        _theming(ctx),
+        _services(ctx, period),
+        _drug_checking(ctx),
+        _material(ctx),
+        _surveys(ctx),
+        _method(ctx),
+    ]
+    out = []
+    for b in blocks:
+        out.append("\n".join([b[0], "", *b[1:]]).rstrip())
+    return "\n\n".join(out) + "\n"
+
+
+def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None,
+                lang: str = "fr", rules=None, period=None) -> pd.DataFrame:
+    """Five to eight key figures for the coordinator's summary page.
+
+    Figures (each only when its table is present): visits, sessions held,
+    mean visits per session (with interval), different people, first-time
+    visitors, the share of the first reporting group (e.g. trans, agender and
+    non-binary people) among different people, rapid tests, and the theming
+    rate ratio with the strength of evidence.  The change is against the
+    previous period of the same table: a difference (``+34``; shares in
+    percentage points).  The only figures computed here are these
+    differences of two published values and the total of rapid tests (sum of
+    the published HIV, HCV and HBV counts); a suppressed value gives no
+    change.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``key`` (stable code), ``label``, ``period``, ``value``
+        (text), ``change`` (text, "" when there is no previous period),
+        ``unit`` (text), all in ``lang``.
+
+    Examples
+    --------
+    >>> att = pd.DataFrame({"period": ["2022", "2023"], "sessions_held": [40, 43],
+    ...                     "visits": [200, 234], "mean_visits_per_session": [5.0, 5.44]})
+    >>> key_figures({"attendance_by_year": att}, lang="en").loc[0, "change"]
+    '+34 vs 2022'
+    """
+    from .schema import EvaluationConfig
+
+    ctx = _Ctx(tables, config if config is not None else EvaluationConfig(), lang, rules)
+    rows = []
+
+    def add(key, lab, p, value, change, unit):
+        rows.append({"key": key, "label": lab, "period": p, "value": value,
+                     "change": change, "unit": unit})
+
+    def diff(cur, prev, prev_p, decimals=0, pct=False):
+        a, b = _num(cur), _num(prev)
+        if a is None or b is None or prev_p is None:
+            return ""
+        d = (a - b) * (100 if pct else 1)
+        s = fmt_number(abs(d), decimals, lang)
+        sign = "+" if d > 0 else ("−" if d < 0 and s.strip("0,.") else "")
+        unit = (f"{NBSP}pt" if lang == "fr" else " pt") if pct else ""
+        return f"{sign}{s}{unit} " + ctx.tr(f"par rapport à {prev_p}", f"vs {prev_p}")
+
+    att = ctx.table("attendance_by_year", ("period", "sessions_held", "visits",
+                                           "mean_visits_per_session"))
+    if att is not None:
+        att = _by_period(att)
+        ps = att["period"].tolist()
+        p = period if period is not None and str(period) in ps else ps[-1]
+        i = ps.index(p)
+        r = att.iloc[i]
+        prev = att.iloc[i - 1] if i > 0 else None
+        pp = prev["period"] if prev is not None else None
+
+        def pv(col):
+            return prev[col] if prev is not None and col in prev.index else None
+
+        add("visits", ctx.tr("Passages", "Visits"), p, fmt_number(r["visits"], 0, lang),
+            diff(r["visits"], pv("visits"), pp), ctx.tr("passages", "visits"))
+        add("sessions_held", ctx.tr("Permanences tenues", "Sessions held"), p,
+            fmt_number(r["sessions_held"], 0, lang),
+            diff(r["sessions_held"], pv("sessions_held"), pp),
+            ctx.tr("permanences", "sessions"))
+        val = fmt_number(r["mean_visits_per_session"], 2, lang)
+        if "ci_low" in att and _num(r.get("ci_low")) is not None:
+            val += f" ({fmt_interval(r['ci_low'], r['ci_high'], 2, lang)})"
+        add("mean_visits_per_session",
+            ctx.tr("Personnes en moyenne par permanence", "People per session on average"), p,
+            val, diff(r["mean_visits_per_session"], pv("mean_visits_per_session"), pp, 2),
+            ctx.tr("passages par permanence", "visits per session"))
+        if "distinct_people" in att and _num(r.get("distinct_people")) is not None:
+            add("distinct_people", ctx.tr("Personnes différentes", "Different people"), p,
+                ctx.person_count(r["distinct_people"]),
+                diff(r["distinct_people"], pv("distinct_people"), pp),
+                ctx.tr("personnes", "people"))
+        if "first_time_visitors" in att and not pd.isna(r.get("first_time_visitors")):
+            shown = ctx.person_count(r["first_time_visitors"])
+            ch = "" if _is_suppressed(shown) or "<" in shown else diff(
+                r["first_time_visitors"], pv("first_time_visitors"), pp)
+            if prev is not None and "<" in ctx.person_count(pv("first_time_visitors")):
+                ch = ""
+            add("first_time_visitors", ctx.tr("Nouvelles personnes", "First-time visitors"), p,
+                shown, ch, ctx.tr("personnes", "people"))
+    prof = ctx.table("profiles_by_year", ("period", "field", "group", "count", "denominator"))
+    hl = [h for h in _highlights(ctx.config) if (h[0], h[1]) not in _GROUP_PHRASES]
+    if prof is not None and hl:
+        fld, code, fr, en = hl[0]
+        rows_ = prof.loc[prof["unit"] == "people"] if "unit" in prof else prof
+        rows_ = _group_rows(rows_, fld, code)
+        if len(rows_):
+            rows_ = _by_period(rows_)
+            ps = rows_["period"].tolist()
+            p = period if period is not None and str(period) in ps else ps[-1]
+            i = ps.index(p)
+            r = rows_.iloc[i]
+
+            def disp(row):
+                return row.get("count_display") if "count_display" in row.index else None
+
+            shown, kind = ctx.person_share_phrase(r["count"], r["denominator"], disp(r))
+            ch = ""
+            if i > 0 and kind == "share":
+                prev = rows_.iloc[i - 1]
+                _, pkind = ctx.person_share_phrase(prev["count"], prev["denominator"], disp(prev))
+                if pkind == "share":
+                    ch = diff(_num(r["count"]) / _num(r["denominator"]),
+                              _num(prev["count"]) / _num(prev["denominator"]),
+                              prev["period"], 0, pct=True)
+            lab = fr if lang == "fr" else en
+            add(f"share_{fld}_{code}", lab[:1].upper() + lab[1:], p, shown, ch,
+                ctx.tr("des personnes différentes", "of different people") if kind == "share"
+                else ctx.tr("personnes", "people"))
+    rt = ctx.table("rapid_tests_by_year", ("period", "service", "count"))
+    if rt is not None:
+        rt = _by_period(rt)
+        tot = pd.to_numeric(rt["count"], errors="coerce").groupby(rt["period"]).sum()
+        ps = tot.index.tolist()
+        p = period if period is not None and str(period) in ps else ps[-1]
+        i = ps.index(p)
+        add("rapid_tests", ctx.tr("Tests rapides (TROD)", "Rapid tests"), p,
+            fmt_number(tot.iloc[i], 0, lang),
+            diff(tot.iloc[i], tot.iloc[i - 1] if i > 0 else None, ps[i - 1] if i > 0 else None),
+            ctx.tr("tests", "tests"))
+    parts = _theming_parts(theming, lang)
+    if parts is not None and isinstance(parts.get("estimate"), Mapping) and _num(
+            parts["estimate"].get("rate_ratio")) is not None:
+        est = parts["estimate"]
+        ev = parts.get("evidence")
+        evt = _EVIDENCE.get(str(ev), (str(ev), str(ev)))[0 if lang == "fr" else 1] if ev else ""
+        add("theming_rate_ratio",
+            ctx.tr("Thématisées / non thématisées (rapport des passages)",
+                   "Themed / plain sessions (ratio of visits)"), "",
+            f"{fmt_number(est['rate_ratio'], 2, lang)} "
+            f"({fmt_interval(est.get('ci_low'), est.get('ci_high'), 2, lang)})",
+            ctx.tr(f"niveau de preuve : {evt}", f"evidence: {evt}") if evt else "",
+            ctx.tr("rapport de taux", "rate ratio"))
+    return pd.DataFrame(rows, columns=["key", "label", "period", "value", "change", "unit"])
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _add_runs(par, text: str) -> None:
+    pos = 0
+    for m in _BOLD.finditer(text):
+        if m.start() > pos:
+            par.add_run(text[pos:m.start()])
+        par.add_run(m.group(1)).bold = True
+        pos = m.end()
+    if pos < len(text):
+        par.add_run(text[pos:])
+
+
+def writeup_docx(markdown: str):
+    """Turn the write-up's Markdown into a Word document (python-docx).
+
+    Handles what :func:`build_writeup` writes: ``#``..``####`` headings,
+    paragraphs (consecutive lines joined), ``- `` bullet items and
+    ``**bold**``.  The document is returned, not saved: the report saves it
+    (``doc.save(path)``) with its other outputs.
+
+    Returns
+    -------
+    docx.document.Document
+
+    Examples
+    --------
+    >>> doc = writeup_docx("## Titre\\n\\nUn **mot** en gras.\\n\\n- point")
+    >>> [p.style.name for p in doc.paragraphs]
+    ['Heading 2', 'Normal', 'List Bullet']
+    """
+    import docx
+
+    doc = docx.Document()
+    buf: list[str] = []
+
+    def flush():
+        if buf:
+            _add_runs(doc.add_paragraph(), " ".join(s.strip() for s in buf))
+            buf.clear()
+
+    for line in markdown.splitlines():
+        s = line.rstrip()
+        m = re.match(r"^(#{1,4})\s+(.*)$", s)
+        if m:
+            flush()
+            doc.add_heading(m.group(2).strip(), level=len(m.group(1)))
+        elif s.lstrip().startswith(("- ", "* ")):
+            flush()
+            _add_runs(doc.add_paragraph(style="List Bullet"), s.lstrip()[2:].strip())
+        elif not s.strip():
+            flush()
+        else:
+            buf.append(s)
+    flush()
+    return doc
