@@ -56,7 +56,7 @@ def _file_problem(file: str, fr: str, en: str) -> DataError:
 # ---------------------------------------------------------------------------
 def _cell_to_str(v) -> str:
     """Turn one cell (from openpyxl, pandas or csv) into a string; empty -> ""."""
-    if v is None:
+    if v is None or type(v).__name__ in ("NaTType", "NAType"):
         return ""
     if isinstance(v, str):
         return v

@@ -1,0 +1,127 @@
+"""``qsp-eval validate`` and ``qsp-eval template``: exit codes, messages, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qsp_eval.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _french(monkeypatch):
+    """main() sets the process-wide language: start every test in French."""
+    from qsp_eval import i18n
+
+    monkeypatch.delenv("QSP_LANG", raising=False)
+    i18n.set_language("fr")
+    yield
+    i18n.set_language("fr")
+
+
+def make_source(folder: Path, *, bad: bool = False) -> Path:
+    folder.mkdir()
+    (folder / "sessions.csv").write_bytes(
+        "date;status\r\n17/05/2023;Tenue\r\n24/05/2023;Annulée\r\n31/05/2023;tenue\r\n"
+        .encode("cp1252"))
+    gender = "Femme tran" if bad else "Femme trans"
+    (folder / "visits.csv").write_bytes(
+        f"date;visitor_code;gender\r\n17/05/2023;AB12;{gender}\r\n17/05/2023;CD34;Agenre\r\n"
+        .encode("cp1252"))
+    (folder / "evaluation.yml").write_text("programme: Essai\nlaunch_date: 2021-11-03\n",
+                                           encoding="utf-8")
+    return folder
+
+
+def listing(folder: Path):
+    return sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+def test_validate_clean_exit_0_with_summary(tmp_path, capsys):
+    src = make_source(tmp_path / "ok")
+    before = listing(tmp_path)
+    assert main(["validate", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "Données valides" in out
+    # 3 sessions: 2 held (17/05, 31/05), 1 cancelled; 2 visit rows on 17/05, 0 on 31/05
+    assert "2 tenue(s), 1 annulée(s)" in out
+    assert "Passages : 2 sur 2 permanence(s)" in out
+    assert "du 17/05/2023 au 31/05/2023" in out
+    assert "Personnes distinctes (codes pseudonymisés) : 2" in out
+    assert "AB12" not in out
+    assert listing(tmp_path) == before  # nothing written
+
+
+def test_validate_english(tmp_path, capsys):
+    src = make_source(tmp_path / "ok")
+    assert main(["validate", str(src), "--lang", "en"]) == 0
+    assert "2 held, 1 cancelled" in capsys.readouterr().out
+
+
+def test_validate_problems_exit_2_all_listed(tmp_path, capsys):
+    src = make_source(tmp_path / "bad", bad=True)
+    (src / "sessions.csv").write_text("date;attendance\n17/05/2023;-1\n24/05/2023;\n",
+                                      encoding="utf-8")
+    before = listing(tmp_path)
+    assert main(["validate", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "visits.csv, ligne 2, colonne « gender » : valeur « Femme tran »" in err
+    assert "vouliez-vous dire « Femme trans »" in err
+    assert "sessions.csv, ligne 2, colonne « attendance »" in err
+    assert "Traceback" not in err
+    assert listing(tmp_path) == before
+
+
+def test_validate_identifier_never_printed(tmp_path, capsys):
+    src = make_source(tmp_path / "id")
+    (src / "visits.csv").write_text(
+        "date,gender,contact\n17/05/2023,Agenre,camille.d@example.org\n", encoding="utf-8")
+    assert main(["validate", str(src)]) == 2
+    captured = capsys.readouterr()
+    assert "camille" not in captured.err + captured.out
+    assert "(valeur masquée)" in captured.err
+
+
+def test_validate_missing_source_and_key_file_inside(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "absent")]) == 2
+    src = make_source(tmp_path / "k")
+    (src / "key.txt").write_text("une-cle-assez-longue-pour-passer")
+    assert main(["validate", str(src), "--key-file", str(src / "key.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "dossier des données" in err and "Traceback" not in err
+    outside = tmp_path / "key.txt"
+    outside.write_text("une-cle-assez-longue-pour-passer")
+    assert main(["validate", str(src), "--key-file", str(outside)]) == 0
+
+
+def test_validate_subprocess_no_traceback(tmp_path):
+    src = make_source(tmp_path / "bad", bad=True)
+    r = subprocess.run([sys.executable, "-m", "qsp_eval", "validate", str(src)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "Femme tran" in r.stderr
+
+
+def test_template_command(tmp_path, capsys):
+    out = tmp_path / "modele.xlsx"
+    assert main(["template", str(out)]) == 0
+    assert out.is_file()
+    assert "qsp-eval validate" in capsys.readouterr().out
+    # not overwritten without --force
+    assert main(["template", str(out)]) == 2
+    assert main(["template", str(out), "--force", "--lang", "en"]) == 0
+    assert main(["validate", str(out)]) == 0
+    assert main(["template", str(tmp_path / "x.csv")]) == 2
+
+
+@pytest.mark.parametrize("cmd", ["validate", "template"])
+def test_help_texts(cmd, capsys):
+    with pytest.raises(SystemExit) as ei:
+        main([cmd, "--help"])
+    assert ei.value.code == 0
+    assert "Exemple" in capsys.readouterr().out

@@ -1,0 +1,479 @@
+"""Reading files that real French Excel saves; writing tables; loading sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
+
+from qsp_eval.errors import DataError
+from qsp_eval.io import (
+    load_source,
+    read_table_file,
+    write_table,
+    write_tables_xlsx,
+    write_template,
+)
+from qsp_eval.schema import TABLES, VOCABULARIES, lookup_code
+
+KEY = b"0123456789abcdef-test-key"
+TODAY = date(2025, 1, 1)
+
+
+def write_bytes(path, text, encoding, bom=False):
+    data = text.replace("\n", "\r\n").encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
+
+
+# A visits file as French Excel saves it: ';', cp1252, CRLF, stray header spaces,
+# trailing empty columns (';;' at line ends) and trailing empty rows.
+FRENCH_VISITS = (
+    " date ; visitor_code;gender ;first_visit; age ;products;;\n"
+    "17/05/2023;AB12;Femme trans;oui;27;\"Cocaïne; Kétamine\";;\n"
+    "17/05/2023;CD34;Non-binaire;non;45;;;\n"
+    "31/05/2023;AB12;Homme cis;Non;;poppers;;\n"
+    ";;;;;;;\n"
+    ";;;;;;;\n"
+)
+
+
+def test_read_cp1252_semicolon_excel_csv(tmp_path):
+    p = write_bytes(tmp_path / "visits.csv", FRENCH_VISITS, "cp1252")
+    df = read_table_file(p)
+    assert list(df.columns) == ["date", "visitor_code", "gender", "first_visit", "age",
+                                "products"]
+    assert len(df) == 3  # trailing empty rows dropped
+    assert list(df.index) == [2, 3, 4]  # spreadsheet rows (header = 1)
+    assert df.index.name == "spreadsheet_row"
+    assert df.loc[2, "products"] == "Cocaïne; Kétamine"
+    assert df.loc[3, "products"] == ""
+    assert all(isinstance(v, str) for v in df.to_numpy().ravel())
+
+
+def test_read_utf8_bom_comma(tmp_path):
+    p = write_bytes(tmp_path / "s.csv", "date,theme\n17/05/2023,Soirée trans\n", "utf-8",
+                    bom=True)
+    df = read_table_file(p)
+    assert list(df.columns) == ["date", "theme"]
+    assert df.loc[2, "theme"] == "Soirée trans"
+
+
+def test_read_utf8_semicolon_without_bom(tmp_path):
+    p = write_bytes(tmp_path / "s.csv", "date;theme\n17/05/2023;Énergie\n", "utf-8")
+    assert read_table_file(p).loc[2, "theme"] == "Énergie"
+
+
+def test_interior_blank_rows_keep_row_numbers(tmp_path):
+    p = write_bytes(tmp_path / "sessions.csv", "date\n17/05/2023\n\n;\nxx/05/2023\n", "utf-8")
+    df = read_table_file(p)
+    assert list(df.index) == [2, 5]
+
+
+def test_unnamed_column_with_values_is_named_by_letter(tmp_path):
+    p = write_bytes(tmp_path / "s.csv", "date;;\n17/05/2023;;x\n", "utf-8")
+    assert list(read_table_file(p).columns) == ["date", "(colonne C)"]
+
+
+def test_duplicate_header_refused(tmp_path):
+    p = write_bytes(tmp_path / "s.csv", "date;date\n1;2\n", "utf-8")
+    with pytest.raises(DataError) as ei:
+        read_table_file(p)
+    assert ei.value.problems[0].file == "s.csv"
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    with pytest.raises(DataError) as ei:
+        read_table_file(tmp_path / "absent.csv")
+    assert "introuvable" in ei.value.format("fr")
+    bad = tmp_path / "x.xlsx"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(DataError) as ei:
+        read_table_file(bad)
+    assert ei.value.problems[0].file == "x.xlsx"
+    odd = tmp_path / "x.ods"
+    odd.write_bytes(b"")
+    with pytest.raises(DataError):
+        read_table_file(odd)
+
+
+def test_read_xlsx_cells(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "visits"
+    ws.append([" date", "count", "ratio", "flag", None])
+    ws.append([dt.datetime(2023, 5, 17), 3.0, 2.5, True, None])
+    ws.append([dt.date(2023, 5, 24), 4, None, False, None])
+    ws.append([None, None, None, None, None])
+    wb.save(tmp_path / "b.xlsx")
+    df = read_table_file(tmp_path / "b.xlsx", sheet="Visits")
+    assert list(df.columns) == ["date", "count", "ratio", "flag"]
+    assert df.loc[2].tolist() == ["2023-05-17", "3", "2.5", "yes"]
+    assert df.loc[3].tolist() == ["2023-05-24", "4", "", "no"]
+    with pytest.raises(DataError) as ei:
+        read_table_file(tmp_path / "b.xlsx", sheet="nope")
+    assert "nope" in ei.value.format("fr")
+
+
+def test_read_parquet(tmp_path):
+    pd.DataFrame({"date": pd.to_datetime(["2023-05-17"]), "count": [3]}).to_parquet(
+        tmp_path / "t.parquet")
+    df = read_table_file(tmp_path / "t.parquet")
+    assert df.loc[2].tolist() == ["2023-05-17", "3"]
+
+
+# ---------------------------------------------------------------------------
+# loading sources
+# ---------------------------------------------------------------------------
+def french_folder(tmp_path):
+    src = tmp_path / "donnees"
+    src.mkdir()
+    write_bytes(src / "sessions.csv",
+                "date;status ;guest;attendance;;\n17/05/2023;Tenue;non;;;\n24/05/2023;Annulée;"
+                "non;;;\n31/05/2023;tenue;oui;;;\n07/06/2023;tenue;non;0;;\n;;;;;\n", "cp1252")
+    write_bytes(src / "visits.csv", FRENCH_VISITS, "cp1252")
+    (src / "evaluation.yml").write_text("programme: Essai\nlaunch_date: 03/11/2021\n",
+                                        encoding="utf-8")
+    return src
+
+
+def test_load_french_excel_folder(tmp_path):
+    src = french_folder(tmp_path)
+    ds = load_source(src, key=KEY, today=TODAY)
+    assert len(ds.sessions) == 4
+    assert list(ds.sessions["status"]) == ["held", "cancelled", "held", "held"]
+    assert list(ds.sessions["guest"]) == [False, False, True, False]
+    # 31/05 held with one visit; 07/06 held with a zero tally: both kept
+    assert ds.sessions.loc[3, "attendance"] == 0
+    assert list(ds.visits["age_band"]) == ["25-34", "45-54", "unknown"]
+    assert list(ds.visits["first_visit"]) == ["yes", "no", "no"]
+    assert list(ds.visits["products"]) == ["cocaine;ketamine", "unknown", "poppers"]
+    assert ds.config.launch_date == date(2021, 11, 3)
+    assert ds.source == str(src) and len(ds.checksum) == 64
+
+
+def test_problem_rows_as_spreadsheet_shows_them(tmp_path):
+    src = tmp_path / "d"
+    src.mkdir()
+    write_bytes(src / "sessions.csv", "date\n17/05/2023\n\n\n24/13/2023\n;\n", "cp1252")
+    with pytest.raises(DataError) as ei:
+        load_source(src, key=KEY, today=TODAY)
+    p = ei.value.problems[0]
+    assert (p.file, p.row, p.column, p.value) == ("sessions.csv", 5, "date", "24/13/2023")
+    assert p.format("fr").startswith("sessions.csv, ligne 5, colonne « date » : valeur "
+                                     "« 24/13/2023 »")
+
+
+def test_load_never_writes_nor_modifies(tmp_path):
+    src = french_folder(tmp_path)
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in src.iterdir()}
+    load_source(src, key=KEY, today=TODAY)
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in src.iterdir()}
+    assert before == after
+
+
+def test_checksum_tracks_raw_bytes(tmp_path):
+    src = french_folder(tmp_path)
+    c1 = load_source(src, key=KEY, today=TODAY).checksum
+    assert load_source(src, key=b"another-key-0123456", today=TODAY).checksum == c1
+    with open(src / "evaluation.yml", "a", encoding="utf-8") as fh:
+        fh.write("organisation: Asso\n")
+    assert load_source(src, key=KEY, today=TODAY).checksum != c1
+
+
+def test_two_files_for_one_table_is_a_problem(tmp_path):
+    src = french_folder(tmp_path)
+    pd.DataFrame({"date": ["2023-05-17"]}).to_parquet(src / "sessions.parquet")
+    with pytest.raises(DataError) as ei:
+        load_source(src, key=KEY, today=TODAY)
+    assert "plusieurs fichiers" in ei.value.format("fr")
+
+
+def test_missing_source(tmp_path):
+    with pytest.raises(DataError):
+        load_source(tmp_path / "absent", key=KEY)
+
+
+def test_workbook_source_with_evaluation_sheet(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "sessions"
+    ws.append(["date", "status"])
+    ws.append([dt.datetime(2023, 5, 17), "Tenue"])
+    ws.append(["24/05/2023", "annulée"])
+    v = wb.create_sheet("visits")
+    v.append(["date", "gender", "visitor_code"])
+    v.append([dt.datetime(2023, 5, 17), "Femme trans", "AB12"])
+    ev = wb.create_sheet("evaluation")
+    ev.append(["key", "value"])
+    ev.append(["programme", "Essai"])
+    ev.append(["launch_date", dt.datetime(2021, 11, 3)])
+    ev.append(["session_weekday", 2])
+    ev.append(["change.start", "10/01/2024"])
+    ev.append(["events.1.date", "15/05/2023"])
+    ev.append(["events.1.label_fr", "Ouverture"])
+    ev.append(["reporting_groups.gender.tanb.members", "trans_woman; non_binary"])
+    ev.append(["organisation", None])
+    wb.create_sheet("notes libres").append(["n'importe quoi"])
+    wb.save(tmp_path / "saisie.xlsx")
+    ds = load_source(tmp_path / "saisie.xlsx", key=KEY, today=TODAY)
+    assert len(ds.sessions) == 2 and len(ds.visits) == 1
+    assert ds.config.programme == "Essai"
+    assert ds.config.launch_date == date(2021, 11, 3)
+    assert ds.config.session_weekday == 2
+    assert ds.config.change.start == date(2024, 1, 10)
+    assert ds.config.events[0].date == date(2023, 5, 15)
+    assert ds.config.reporting_groups["gender"]["tanb"]["members"] == ["trans_woman",
+                                                                       "non_binary"]
+    # problems in a workbook name the sheet
+    ws.append(["pas une date", ""])
+    wb.save(tmp_path / "saisie.xlsx")
+    with pytest.raises(DataError) as ei:
+        load_source(tmp_path / "saisie.xlsx", key=KEY, today=TODAY)
+    p = ei.value.problems[0]
+    assert (p.file, p.row) == ("saisie.xlsx[sessions]", 4)
+
+
+def test_workbook_prefers_evaluation_yml_beside_it(tmp_path):
+    wb = Workbook()
+    wb.active.title = "sessions"
+    wb.active.append(["date"])
+    wb.active.append(["17/05/2023"])
+    wb.save(tmp_path / "b.xlsx")
+    (tmp_path / "evaluation.yml").write_text("programme: Depuis le YAML\n", encoding="utf-8")
+    assert load_source(tmp_path / "b.xlsx", key=KEY, today=TODAY).config.programme == \
+        "Depuis le YAML"
+
+
+def test_malformed_yaml_is_a_data_error(tmp_path):
+    src = french_folder(tmp_path)
+    (src / "evaluation.yml").write_text("programme: [oops\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_source(src, key=KEY, today=TODAY)
+    assert ei.value.problems[0].file == "evaluation.yml"
+
+
+# ---------------------------------------------------------------------------
+# writers
+# ---------------------------------------------------------------------------
+def test_write_table_csv_roundtrip_french_excel(tmp_path):
+    df = pd.DataFrame({"date": ["17/05/2023"], "theme": ["Soirée été"], "n": [3]})
+    p = write_table(df, tmp_path / "out" / "t.csv", sep=";", encoding="cp1252")
+    assert p.read_bytes() == "date;theme;n\n17/05/2023;Soirée été;3\n".encode("cp1252")
+    back = read_table_file(p)
+    assert back.loc[2].tolist() == ["17/05/2023", "Soirée été", "3"]
+    p2 = write_table(df, tmp_path / "t2.csv")
+    assert p2.read_text(encoding="utf-8").startswith("date,theme,n\n")
+
+
+def test_write_tables_xlsx_and_write_table_xlsx(tmp_path):
+    a = pd.DataFrame({"x": [1, 2]})
+    b = pd.DataFrame({"y": ["é"]})
+    p = write_tables_xlsx({"a": a, "b": b}, tmp_path / "t.xlsx")
+    assert load_workbook(p).sheetnames == ["a", "b"]
+    assert read_table_file(p, sheet="b").loc[2, "y"] == "é"
+    p2 = write_table(a, tmp_path / "one.xlsx")
+    assert read_table_file(p2)["x"].tolist() == ["1", "2"]
+
+
+# ---------------------------------------------------------------------------
+# template
+# ---------------------------------------------------------------------------
+def _dropdown_values(wb, ws, column_letter):
+    """The labels a drop-down offers in a column of ``ws`` (read back from the workbook)."""
+    for dv in ws.data_validations.dataValidation:
+        if any(str(r).startswith(column_letter + "2") for r in dv.sqref.ranges) and \
+                dv.type == "list":
+            sheet, rng = dv.formula1.lstrip("=").split("!")
+            lst = wb[sheet.strip("'")]
+            return [c.value for row in lst[rng.replace("$", "")] for c in row]
+    return None
+
+
+def test_template_shape(tmp_path):
+    p = write_template(tmp_path / "modele.xlsx")
+    wb = load_workbook(p)
+    for name, spec in TABLES.items():
+        ws = wb[name]
+        assert [c.value for c in ws[1]] == list(spec.names)
+    assert wb["explications"]["A1"].value == "table"
+    # one explanation row per contract column
+    n_cols = sum(len(s.columns) for s in TABLES.values())
+    rows = [r for r in wb["explications"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert len(rows) == n_cols
+    # French labels in the gender drop-down
+    gender_col = "ABCDEFGHIJKL"[TABLES["visits"].names.index("gender")]
+    assert _dropdown_values(wb, wb["visits"], gender_col) == [
+        v[0] for v in VOCABULARIES["gender"].values()]
+    # an empty template loads
+    ds = load_source(p, key=KEY, today=TODAY)
+    assert len(ds.sessions) == 0
+
+
+def test_filled_template_loads_without_change(tmp_path):
+    p = write_template(tmp_path / "modele.xlsx")
+    wb = load_workbook(p)
+    names = {t: list(TABLES[t].names) for t in TABLES}
+
+    def put(sheet, row, values):
+        ws = wb[sheet]
+        for col, val in values.items():
+            ws.cell(row, names[sheet].index(col) + 1, val)
+
+    def pick(sheet, col, i):
+        letter = "ABCDEFGHIJKL"[names[sheet].index(col)]
+        return _dropdown_values(wb, wb[sheet], letter)[i]
+
+    put("sessions", 2, {"date": dt.datetime(2023, 5, 17), "status": pick("sessions", "status", 0),
+                        "guest": pick("sessions", "guest", 1),
+                        "format": pick("sessions", "format", 0)})
+    put("sessions", 3, {"date": dt.datetime(2023, 5, 24), "status": pick("sessions", "status", 1)})
+    put("sessions", 4, {"date": "31/05/2023", "theme": "Soirée trans",
+                        "status": pick("sessions", "status", 0), "attendance": 0})
+    put("visits", 2, {"date": dt.datetime(2023, 5, 17), "visitor_code": "AB12",
+                      "first_visit": pick("visits", "first_visit", 0),
+                      "gender": pick("visits", "gender", 4),
+                      "orientation": pick("visits", "orientation", 3),
+                      "age_band": pick("visits", "age_band", 0),
+                      "chemsex": pick("visits", "chemsex", 2),
+                      "products": pick("visits", "products", 0) + "; " +
+                      pick("visits", "products", 5),
+                      "heard_via": pick("visits", "heard_via", 1)})
+    put("services", 2, {"date": dt.datetime(2023, 5, 17),
+                        "service": pick("services", "service", 0), "count": 2})
+    put("distributions", 2, {"month": "2023-05", "item": pick("distributions", "item", 9),
+                             "quantity": 30})
+    put("survey_responses", 2, {"survey": "s1", "response_id": 1, "question": "q1",
+                                "answer": "oui"})
+    ev = wb["evaluation"]
+    for r in range(2, ev.max_row + 1):
+        key = ev.cell(r, 1).value
+        if key == "launch_date":
+            ev.cell(r, 2, "03/11/2021")
+        if key == "programme":
+            ev.cell(r, 2, "Permanence test")
+    filled = tmp_path / "rempli.xlsx"
+    wb.save(filled)
+    ds = load_source(filled, key=KEY, today=TODAY)
+    assert list(ds.sessions["status"]) == ["held", "cancelled", "held"]
+    assert ds.sessions["guest"].tolist() == [False, False, False]
+    v = ds.visits.iloc[0]
+    # drop-down positions -> codes, by the order of schema.VOCABULARIES
+    assert (v["first_visit"], v["gender"], v["orientation"], v["age_band"], v["chemsex"],
+            v["products"], v["heard_via"]) == ("yes", "non_binary", "queer", "18-24", "unknown",
+                                              "cathinones;ketamine", "social_media")
+    assert ds.services.loc[0, "service"] == "trod_hiv"
+    assert ds.distributions.loc[0, "item"] == "external_condom"
+    assert ds.distributions.loc[0, "category"] == "sexual_health"
+    assert ds.config.launch_date == date(2021, 11, 3)
+    assert ds.config.programme == "Permanence test"
+    assert ds.config.language == "fr"
+
+
+def test_template_english_labels(tmp_path):
+    p = write_template(tmp_path / "t.xlsx", lang="en")
+    wb = load_workbook(p)
+    assert "explanations" in wb.sheetnames
+    col = "ABCDEFGHIJKL"[TABLES["visits"].names.index("gender")]
+    assert _dropdown_values(wb, wb["visits"], col)[0] == "Cis man"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="posix permissions")
+def test_template_does_not_touch_other_files(tmp_path):
+    (tmp_path / "keep.txt").write_text("x")
+    write_template(tmp_path / "t.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "t.xlsx"]
+
+
+# ---------------------------------------------------------------------------
+# the bundled example survives a French-Excel round trip
+# ---------------------------------------------------------------------------
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example"
+
+
+@pytest.mark.skipif(not (EXAMPLE / "sessions.csv").exists(), reason="no data/example yet")
+def test_example_as_french_excel_csv_loads_to_the_same_dataset(tmp_path):
+    import shutil
+
+    original = load_source(EXAMPLE, key=KEY)
+    out = tmp_path / "fr"
+    out.mkdir()
+    for name, spec in TABLES.items():
+        f = EXAMPLE / f"{name}.csv"
+        if not f.exists():
+            continue
+        df = read_table_file(f)
+        for col in df.columns:
+            if col not in spec.names:
+                continue
+            c = spec.column(col)
+            if c.kind == "date":
+                df[col] = [dt.date.fromisoformat(v).strftime("%d/%m/%Y") if v else ""
+                           for v in df[col]]
+            elif c.kind == "category":
+                df[col] = [VOCABULARIES[c.vocabulary][lookup_code(c.vocabulary, v)][0].upper()
+                           if v else "" for v in df[col]]
+            elif c.kind == "multi":
+                df[col] = ["; ".join(VOCABULARIES[c.vocabulary][lookup_code(c.vocabulary, x)][0]
+                                     for x in v.split(";"))
+                           if v else "" for v in df[col]]
+        write_table(df, out / f"{name}.csv", sep=";", encoding="cp1252")
+    shutil.copy(EXAMPLE / "evaluation.yml", out / "evaluation.yml")
+    assert b";" in (out / "sessions.csv").read_bytes().splitlines()[0]
+    again = load_source(out, key=KEY)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(original, name))
+    assert again.config == original.config
+
+
+# ---------------------------------------------------------------------------
+# property-based: any file content ends in a table or in DataError
+# ---------------------------------------------------------------------------
+
+_CSV_TEXT = st.lists(st.sampled_from(["date", "visitor_code", "gender", ";", ",", '"', "\n",
+                                      "\r\n", " ", "17/05/2023", "é", "\x00", "oui", "",
+                                      "\ufeff", "\t", "45063", "Nom", "x@y.fr"]), max_size=40)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=_CSV_TEXT, raw=st.binary(max_size=60), encoding=st.sampled_from(["utf-8", "cp1252"]))
+def test_any_csv_bytes_load_or_raise_data_error(tmp_path_factory, parts, raw, encoding):
+    src = tmp_path_factory.mktemp("src")
+    (src / "sessions.csv").write_bytes("".join(parts).encode(encoding, errors="replace"))
+    (src / "visits.csv").write_bytes(raw)
+    df = None
+    try:
+        df = read_table_file(src / "sessions.csv")
+    except DataError:
+        pass
+    if df is not None:
+        assert all(isinstance(v, str) for v in df.to_numpy().ravel())
+    try:
+        load_source(src, key=KEY, today=TODAY)
+    except DataError as exc:
+        assert exc.problems
+
+
+def test_example_rows_in_the_data_contract_doc_load(tmp_path):
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data-contract.md").read_text(
+        encoding="utf-8")
+    blocks = re.findall(r"Exemple / example \(`(\w+)\.csv`, `;`\) :\n\n```\n(.*?)```", doc,
+                        flags=re.S)
+    assert {name for name, _ in blocks} == set(TABLES)
+    src = tmp_path / "doc"
+    src.mkdir()
+    for name, body in blocks:
+        (src / f"{name}.csv").write_text(body, encoding="utf-8")
+    ds = load_source(src, key=KEY, today=TODAY)
+    assert len(ds.sessions) == 1 and len(ds.visits) == 1 and len(ds.services) == 1
+    assert ds.visits.loc[0, "products"] == "cocaine;ketamine"
