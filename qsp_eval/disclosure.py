@@ -1365,6 +1365,7 @@ _SMALL_TEXT = re.compile(
     rf"(?<![\d.,<\w])(?<!<\s)(\d{{1,3}}|{'|'.join(_NUMBER_WORDS)})\s+(?:[\w·-]+\s+)?"
     rf"(?:{_PEOPLE_WORDS})\b",
     re.IGNORECASE)
+_THOUSANDS_SEP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
 _EXTREME_TEXT = re.compile(r"(?<![\d,.])(?:100|0)\s?%\s*(?:des|of|de|d')\s+(?:\w+\s+){0,2}"
                            r"(\d{1,3})\b", re.IGNORECASE)
 
@@ -1392,6 +1393,8 @@ def _line_findings(text: str, *, rules: DisclosureRules, file: str, where: str,
     if _AGE_TEXT.search(text):
         out.append(Finding(file, where, "exact_age"))
     if people_text:
+        # "1 000 personnes" (French thousands separator) is one number, not "1" and "000"
+        text = _THOUSANDS_SEP.sub("", text)
         for m in _SMALL_TEXT.finditer(text):
             word = m.group(1).lower()
             n = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)

@@ -549,3 +549,14 @@ def test_wide_table_with_both_margins():
     # a small total is itself hidden
     small = pd.DataFrame({"a": [1, 30], "b": [2, 40]}, index=["x", "y"])
     assert protect_wide(small, rules=DEFAULT).loc["x", "Total"] == f"<{NB}5"
+
+
+def test_check_text_reads_french_thousands_separators_as_one_number():
+    # "1 000 personnes" is one thousand people (space, no-break space or narrow
+    # no-break space as thousands separator), far above any threshold.
+    rules = rules_from_config(None)
+    for sep in (" ", "\u00a0", "\u202f"):
+        assert check_text(f"1{sep}000 personnes", rules=rules) == []
+        assert check_text(f"0 % des 1{sep}000 répondants", rules=rules) == []
+    # a real small count next to a big one is still caught
+    assert [f.kind for f in check_text("3 personnes sur 1 000", rules=rules)] == ["small_cell"]
