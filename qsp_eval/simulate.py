@@ -24,28 +24,37 @@ fixed-date public holiday (1 Jan, 1 May, 8 May, 14 Jul, 15 Aug, 1 Nov, 11 Nov,
 at random (never the launch session). Cancelled sessions have no visit.
 
 For held session *i* on date *d*, with ``t`` = years since ``start``
-(days / 365.25), ``doy`` = day of the year, ``after`` = 1 on or after
-``theming_start`` and ``themed`` = 1 for a themed session::
+(days / 365.25), ``t0`` = years from ``start`` to ``theming_start``, ``doy`` =
+day of the year, ``after`` = 1 on or after ``theming_start`` and ``themed`` =
+1 for a themed session::
 
     log mu_i = intercept + trend * t
                + season_sin * sin(2 pi doy / 365.25) + season_cos * cos(2 pi doy / 365.25)
                + log(level_change_rate_ratio) * after
+               + slope_change_per_year * (t - t0) * after
                + log(themed_rate_ratio) * themed
     lambda_i = mu_i * G_i,   G_i ~ Gamma(shape=dispersion, scale=1/dispersion)  (mean 1)
     V_i ~ Poisson(lambda_i)                    (so V_i is negative binomial, Var = mu + mu^2/k)
 
-(``dispersion=None`` gives plain Poisson, ``G_i = 1``.) A held session on or
-after ``theming_start`` is themed with probability ``themed_probability``,
-independently of everything else. First-time visitors are a binomial thinning
-of the visits::
+(``dispersion=None`` gives plain Poisson, ``G_i = 1``.) These are exactly the
+terms of the project's interrupted-time-series model (trend, level change,
+slope change, season, themed), so the theming analysis is correctly
+specified. By default the growth of 2021-2023 stops at the theming start and
+plain-session attendance then eases (``trend + slope_change_per_year`` =
+0.471 - 0.771 = -0.30 per year), so 2024 stays in the programme's range (a
+model mean of about 7.4 visits per held session over 2024, themed sessions
+included, instead of about 10.5 if the 2021-2023 trend ran on). A held
+session on or after ``theming_start`` is themed with probability
+``themed_probability``, independently of everything else. First-time visitors
+are a binomial thinning of the visits::
 
     pi_i = first_time_share * exp(first_time_trend * t)
            * (first_time_rate_ratio / themed_rate_ratio) ** themed
     F*_i ~ Binomial(V_i, pi_i),   F_i = max(F*_i, V_i - sum_{j<i} F_j)
 
-so ``log E[F_i] = log mu_i + log pi_i`` is log-linear in the same terms with
-trend ``trend + first_time_trend`` and a themed rate ratio of exactly
-``first_time_rate_ratio`` (the ``max`` says nobody can come back before their
+so ``log E[F_i] = log mu_i + log pi_i`` is log-linear in the same terms (same
+level and slope change) with trend ``trend + first_time_trend`` and a themed
+rate ratio of exactly ``first_time_rate_ratio`` (the ``max`` says nobody can come back before their
 first visit; it only binds at the first sessions after the launch).
 
 Calibration (full simulator only)
@@ -139,7 +148,12 @@ class CountModel:
     Defaults reproduce the capitalisation record: the model mean is 2.79
     visits per held session over the 2021 sessions and 5.44 over 2023 (trend
     and season solved for these two figures), a summer trough around 1
-    August (amplitude 0.2 on the log scale), overdispersion shape 8.
+    August (amplitude 0.2 on the log scale), overdispersion shape 12 (the
+    session rate varies with a coefficient of variation of 0.29 around the
+    model mean). From the theming start the growth stops and plain sessions
+    ease slowly (``slope_change_per_year`` -0.771: slope -0.30 per year
+    after the start), so 2024 averages about 7.4 visits per held session,
+    themed sessions (40%, rate ratio 1.5) included.
     """
 
     start: date = date(2021, 11, 3)
@@ -148,11 +162,12 @@ class CountModel:
     themed_rate_ratio: float = 1.5
     first_time_rate_ratio: float = 1.8
     level_change_rate_ratio: float = 1.0
+    slope_change_per_year: float = -0.771
     intercept: float = 0.905
     trend: float = 0.471
     season_sin: float = 0.100
     season_cos: float = 0.173
-    dispersion: float | None = 8.0
+    dispersion: float | None = 12.0
     themed_probability: float = 0.4
     first_time_share: float = 0.6
     first_time_trend: float = -0.45
@@ -169,6 +184,9 @@ class CountModel:
                      "first_time_share"):
             if not getattr(self, name) > 0:
                 bad.append((f"{name} doit être > 0", f"{name} must be > 0"))
+        if not math.isfinite(self.slope_change_per_year):
+            bad.append(("slope_change_per_year doit être un nombre fini",
+                        "slope_change_per_year must be a finite number"))
         if self.dispersion is not None and not self.dispersion > 0:
             bad.append(("dispersion doit être > 0", "dispersion must be > 0"))
         if not 0 <= self.themed_probability <= 1:
@@ -211,6 +229,11 @@ def _model(params: dict) -> CountModel:
     m = CountModel(**params)
     m.check()
     return m
+
+
+def _t0(m: CountModel) -> float:
+    """Years (days / 365.25) from the launch to the theming start."""
+    return (m.theming_start - m.start).days / 365.25
 
 
 def _rngs(seed: int) -> dict[str, np.random.Generator]:
@@ -260,11 +283,13 @@ def _draw_counts(m: CountModel, rngs: dict) -> dict:
     t = (dates - np.datetime64(m.start, "D")).astype(float) / 365.25
     doy = np.asarray(idx.day_of_year, dtype=float)
     after = dates >= np.datetime64(m.theming_start, "D")
+    t0 = _t0(m)
     u = rngs["themed"].random(n)
     themed = after & held & (u < m.themed_probability)
     w = 2 * math.pi * doy / 365.25
     log_mu = (m.intercept + m.trend * t + m.season_sin * np.sin(w) + m.season_cos * np.cos(w)
               + math.log(m.level_change_rate_ratio) * after
+              + m.slope_change_per_year * (t - t0) * after
               + math.log(m.themed_rate_ratio) * themed)
     mu = np.exp(log_mu)
     rc = rngs["counts"]
@@ -321,7 +346,8 @@ def simulate_session_counts(
     themed_rate_ratio: float = 1.5,
     first_time_rate_ratio: float = 1.8,
     level_change_rate_ratio: float = 1.0,
-    dispersion: float | None = 8.0,
+    slope_change_per_year: float = -0.771,
+    dispersion: float | None = 12.0,
     **params,
 ) -> pd.DataFrame:
     """Draw session counts from the documented model (fast path, no calibration).
@@ -330,16 +356,26 @@ def simulate_session_counts(
 
         log E[visits_i] = intercept + trend*t + season_sin*sin(2 pi doy/365.25)
                           + season_cos*cos(2 pi doy/365.25)
-                          + log(level_change_rate_ratio)*after + log(themed_rate_ratio)*themed
+                          + log(level_change_rate_ratio)*after
+                          + slope_change_per_year*(t - t0)*after
+                          + log(themed_rate_ratio)*themed
         visits_i ~ gamma-Poisson (negative binomial) with shape ``dispersion``
         first_time_visitors_i ~ Binomial(visits_i, pi_i),
         pi_i = first_time_share*exp(first_time_trend*t)*(first_time_rate_ratio/themed_rate_ratio)**themed
 
-    with ``t`` in years since ``start``, ``after`` = date >= ``theming_start``,
-    each held session after the start themed with probability
-    ``themed_probability`` (default 0.4). Defaults: intercept 0.905, trend
-    0.471/year, season_sin 0.100, season_cos 0.173, dispersion 8,
+    with ``t`` in years since ``start`` (days / 365.25), ``t0`` the same for
+    ``theming_start``, ``after`` = date >= ``theming_start``, ``doy`` the day
+    of the year, each held session after the start themed with probability
+    ``themed_probability`` (default 0.4), and at least ``visits_i`` minus the
+    people seen before counted as first-time visitors. Defaults: intercept
+    0.905, trend 0.471/year, season_sin 0.100, season_cos 0.173, no level
+    change (rate ratio 1), slope change -0.771/year (the growth stops at the
+    theming start and the trend is -0.30/year after it), themed rate ratio
+    1.5 on visits and 1.8 on first-time visitors, dispersion 12,
     first_time_share 0.6, first_time_trend -0.45/year (see :class:`CountModel`).
+    A negative binomial GLM (log link, no offset) with the terms trend,
+    level change, ``(t - t0)*after``, one harmonic of period 365.25 days and
+    themed is correctly specified for these counts.
     These are exactly the counts the full simulator draws for the same seed
     and parameters before it calibrates the 2021 and 2023 totals.
 
@@ -352,6 +388,10 @@ def simulate_session_counts(
     themed_rate_ratio, first_time_rate_ratio, level_change_rate_ratio : float
         Planted rate ratios (themed vs plain on visits and on first-time
         visitors; level change at the start for every session).
+    slope_change_per_year : float
+        Planted change of the log-linear trend from the theming start, per
+        year (``exp`` of it is the ITS ``slope_change`` rate ratio per year;
+        0 lets the 2021-2023 trend run on).
     dispersion : float or None
         Gamma shape k (``None``: Poisson).
     **params
@@ -378,7 +418,8 @@ def simulate_session_counts(
     """
     params.update(start=start, end=end, theming_start=theming_start,
                   themed_rate_ratio=themed_rate_ratio, first_time_rate_ratio=first_time_rate_ratio,
-                  level_change_rate_ratio=level_change_rate_ratio, dispersion=dispersion)
+                  level_change_rate_ratio=level_change_rate_ratio,
+                  slope_change_per_year=slope_change_per_year, dispersion=dispersion)
     m = _model(params)
     return _counts_frame(_draw_counts(m, _rngs(seed)))
 
@@ -902,7 +943,8 @@ def simulate_source(
     themed_rate_ratio: float = 1.5,
     first_time_rate_ratio: float = 1.8,
     level_change_rate_ratio: float = 1.0,
-    dispersion: float | None = 8.0,
+    slope_change_per_year: float = -0.771,
+    dispersion: float | None = 12.0,
     year_totals: dict | None = None,
     tanb_share_2023: float = 0.38,
     **params,
@@ -932,7 +974,7 @@ def simulate_source(
     seed : int
         Seed (default 2021: the committed ``data/example/``).
     start, end, theming_start, themed_rate_ratio, first_time_rate_ratio,
-    level_change_rate_ratio, dispersion, **params
+    level_change_rate_ratio, slope_change_per_year, dispersion, **params
         As for :func:`simulate_session_counts`.
     year_totals : dict[int, int], optional
         Year -> exact number of visits. Default: 234 in 2023 and
@@ -957,7 +999,8 @@ def simulate_source(
     """
     params.update(start=start, end=end, theming_start=theming_start,
                   themed_rate_ratio=themed_rate_ratio, first_time_rate_ratio=first_time_rate_ratio,
-                  level_change_rate_ratio=level_change_rate_ratio, dispersion=dispersion)
+                  level_change_rate_ratio=level_change_rate_ratio,
+                  slope_change_per_year=slope_change_per_year, dispersion=dispersion)
     m = _model(params)
     rngs = _rngs(seed)
     raw = _draw_counts(m, rngs)
@@ -1086,8 +1129,12 @@ def _truth(seed, m, raw, counts, people, visit_rows, year_totals, tanb_truth, un
         "count_model": {
             "formula": "log mu = intercept + trend*t + season_sin*sin(2*pi*doy/365.25) + "
                        "season_cos*cos(2*pi*doy/365.25) + log(level_change_rate_ratio)*after + "
+                       "slope_change_per_year*(t - t0)*after + "
                        "log(themed_rate_ratio)*themed; visits ~ Poisson(mu*G), "
-                       "G ~ Gamma(shape=dispersion, scale=1/dispersion); t = years since start",
+                       "G ~ Gamma(shape=dispersion, scale=1/dispersion); t = years since start "
+                       "(days/365.25), t0 = t at theming_start",
+            "t0_years": _r(_t0(m), 6),
+            "trend_after_theming_start": _r(m.trend + m.slope_change_per_year),
             "first_time_formula": "first ~ Binomial(visits, first_time_share*exp(first_time_trend"
                                   "*t)*(first_time_rate_ratio/themed_rate_ratio)**themed), "
                                   "at least visits minus people seen before",
@@ -1148,6 +1195,10 @@ def _truth(seed, m, raw, counts, people, visit_rows, year_totals, tanb_truth, un
             "planted_themed_rate_ratio_visits": m.themed_rate_ratio,
             "planted_themed_rate_ratio_first_time": m.first_time_rate_ratio,
             "planted_level_change_rate_ratio": m.level_change_rate_ratio,
+            "planted_slope_change_per_year": m.slope_change_per_year,
+            "planted_slope_change_rate_ratio_per_year": _r(math.exp(m.slope_change_per_year)),
+            "its_model": "count ~ trend + level_change + slope_change*(t - t0)*after + "
+                         "season (1 harmonic) + themed: correctly specified",
             "themed_sessions": int(themed.sum()),
             "plain_sessions_after_start": int(plain.sum()),
             "mean_visits_themed": _r(counts["visits"][themed].mean()) if themed.any() else None,
@@ -1177,8 +1228,36 @@ def _readme(seed: int, truth: dict) -> str:
         "(`--force` pour remplacer un dossier existant / to replace an existing folder)\n"
         f"- 2023 : {f['visits']} passages, {f['sessions_held']} permanences tenues, "
         f"{f['tanb_share_percent']} % de personnes trans, agenres et non-binaires\n"
+        + _readme_2024(truth) +
         "- `truth.json` : tous les paramètres et chiffres plantés / every planted parameter "
         "and figure\n"
+    )
+
+
+def _readme_2024(truth: dict) -> str:
+    y = truth["figures_by_year"].get("2024")
+    th = truth["theming"]
+    if not y or not y["sessions_held"]:
+        return ""
+
+    def fr(x: float) -> str:
+        return f"{x:g}".replace(".", ",").replace("-", "−")
+
+    mean = round(y["mean_visits_per_held_session"], 1)
+    rr_v, rr_f = th["planted_themed_rate_ratio_visits"], th["planted_themed_rate_ratio_first_time"]
+    slope = th["planted_slope_change_per_year"]
+    after = truth["count_model"]["trend_after_theming_start"]
+    return (
+        f"- 2024 : {y['visits']} passages, {y['sessions_held']} permanences tenues "
+        f"({fr(mean)} en moyenne), dont {th['themed_sessions']} thématisées / "
+        f"2024: {y['visits']} visits, {y['sessions_held']} sessions held ({mean:g} on average), "
+        f"{th['themed_sessions']} themed\n"
+        f"- Effets plantés : permanence thématisée ×{fr(rr_v)} sur les passages, "
+        f"×{fr(rr_f)} sur les premières venues ; au début de la thématisation la croissance "
+        f"s'arrête et la fréquentation décroît doucement (changement de pente {fr(slope)} par an, tendance {fr(after)} par an "
+        f"ensuite) / planted effects: themed session ×{rr_v:g} on visits, ×{rr_f:g} on "
+        f"first-time visitors; growth stops when theming starts and attendance eases (slope change {slope:g} per "
+        f"year, trend {after:g} per year after it)\n"
     )
 
 

@@ -15,7 +15,8 @@ DESCRIPTION = (
     "Écrit dans OUT_DIR un jeu de données complet et valide, entièrement synthétique, qui imite "
     "une permanence hebdomadaire depuis novembre 2021 (234 passages sur 43 permanences en 2023, "
     "38 % de personnes trans, agenres et non-binaires parmi les personnes vues en 2023, "
-    "thématisation de certaines permanences à partir de janvier 2024...). Les fichiers : "
+    "thématisation de certaines permanences à partir de janvier 2024, quand la croissance "
+    "s'arrête...). Les fichiers : "
     "sessions.csv, visits.csv, services.csv, distributions.csv, survey_responses.csv, "
     "evaluation.yml, truth.json (les effets et chiffres plantés) et README.md. Le résultat est "
     "identique pour une même graine ; data/example/ est la graine 2021.\n\n"
@@ -23,7 +24,7 @@ DESCRIPTION = (
     "Writes to OUT_DIR a complete, valid, entirely synthetic data source mimicking a weekly "
     "drop-in since November 2021 (234 visits over 43 sessions in 2023, 38% trans, agender and "
     "non-binary people among the people seen in 2023, theming of some sessions from January "
-    "2024...). Files: sessions.csv, visits.csv, services.csv, distributions.csv, "
+    "2024, when growth levels off...). Files: sessions.csv, visits.csv, services.csv, distributions.csv, "
     "survey_responses.csv, evaluation.yml, truth.json (the planted effects and figures) and "
     "README.md. The same seed always gives the same data; data/example/ is seed 2021.\n\n"
     "Example: qsp-eval simulate my_example --seed 2021",
