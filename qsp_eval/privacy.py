@@ -154,11 +154,32 @@ _NIR = re.compile(
     r"\d{3}[ .]?\d{3}(?:[ .]?\d{2})?(?![\dA-Za-z])",
     re.IGNORECASE,
 )
+# Postal addresses: number, optional bis/ter, a *singular* street type, then a name.
+# Types that are also everyday words in report prose ("1 passage", "3 cours de yoga",
+# "1 route de distribution", "1 place libre", "voie injectable") need a proper name after
+# them: a capitalised word, possibly after a particle ("passage Brady", "route de Lyon",
+# "place du 8 Mai"). Unambiguous types (rue, avenue, boulevard...) need any name word.
+_UPPER = r"(?-i:[A-ZÀ-ÖØ-Þ])"
+_PARTICLE = r"(?:(?:de|du|des|la|le|les|of|the)[ \t]+|[dl]['’][ \t]?){0,2}"
+# (each stretch of blanks can be matched one way only: no catastrophic backtracking on
+# cells full of spaces)
+_NUMBER = r"(?<![\w,.])\d{1,4}(?:[ \t]*(?:bis|ter|quater|[a-d])\b)?(?:[ \t]*,[ \t]*|[ \t]+)"
 _STREET = re.compile(
-    r"\b\d{1,4}\s*(?:bis|ter|b)?\s*,?\s+(?:rue|avenue|av|bd|boulevard|bld|place|impasse|"
-    r"all[ée]e|chemin|quai|route|cours|passage|square|cit[ée]|r[ée]sidence|villa|voie|"
-    r"street|st|road|rd|lane)\b\.?",
+    _NUMBER
+    + r"(?:(?:rue|avenue|boulevard|impasse|all[ée]e|quai|street|lane)\b"
+    r"|(?:av|ave|bd|bld|blvd)\b\.?)"
+    r"[ \t]+(?:[dl]['’])?[^\W\d_]{2,}"
+    r"|" + _NUMBER
+    + r"(?:(?:place|chemin|route|cours|passage|square|cit[ée]|r[ée]sidence|villa|voie|"
+    r"road|drive|hameau|lotissement|parvis|promenade|esplanade|sentier|mont[ée]e)\b"
+    r"|(?:st|rd)\b\.?)"
+    rf"[ \t]+{_PARTICLE}(?:\d{{1,2}}[ \t]+)?{_UPPER}[^\W\d_]",
     re.IGNORECASE,
+)
+# English order: "221B Baker Street", "10 Downing St"
+_STREET_EN = re.compile(
+    r"(?<![\w,.])\d{1,4}[A-Za-z]?[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}"
+    r"(?:Street|St|Road|Rd|Lane|Avenue|Ave|Drive|Boulevard|Blvd)\b"
 )
 _POSTCODE_TOWN = re.compile(
     r"(?<!\d)(?:0[1-9]|[1-8]\d|9[0-8])\d{3}\s+(?:[Cc][Ee][Dd][Ee][Xx]\s+)?"
@@ -215,6 +236,8 @@ def detect_identifier(value: object, *, dates: bool = True, today: date | None =
     True
     >>> detect_identifier("12 rue des Lilas")
     'address'
+    >>> detect_identifier("1 passage, 3 cours de sophrologie") is None
+    True
     """
     if value is None:
         return None
@@ -229,7 +252,7 @@ def detect_identifier(value: object, *, dates: bool = True, today: date | None =
         return "nir"
     if _PHONE_INTL.search(text):
         return "phone"
-    if _STREET.search(text) or _POSTCODE_TOWN.search(text):
+    if _STREET.search(text) or _STREET_EN.search(text) or _POSTCODE_TOWN.search(text):
         return "address"
     if dates and _birth_date_like(text, today or date.today()):
         return "birth_date"

@@ -163,15 +163,6 @@ def _resolve(dataset, period, span):
     return period, (f"{alld.min().year}-01-01", f"{alld.max().year}-12-31")
 
 
-def _wilson(k, n, level: float = 0.95) -> tuple[float, float]:
-    """Wilson interval with the exact bounds at the edges (0 when k == 0, 1 when k == n)."""
-    lo, hi = wilson_ci(k, n, level=level)
-    if n:
-        lo = 0.0 if k == 0 else lo
-        hi = 1.0 if k == n else hi
-    return lo, hi
-
-
 def _period_order(labels) -> list[str]:
     return sorted({x for x in labels if isinstance(x, str)})
 
@@ -331,7 +322,7 @@ def service_session_share(dataset, *, period: str = "year", span=None,
         held = int(den["sessions_held"].get(p, 0)) if p in den.index else 0
         for c in codes:
             k = int(n_used.get((p, c), 0))
-            lo, hi = _wilson(k, held)
+            lo, hi = wilson_ci(k, held)
             rows.append({"period": p, "service": c, "label_fr": label("service", c, "fr"),
                          "label_en": label("service", c, "en"), "unit": "sessions", "count": k,
                          "denominator": held, "share": k / held if held else np.nan,
@@ -386,7 +377,7 @@ def drug_checking(dataset, *, period: str = "year", span=None) -> pd.DataFrame:
         held = int(g["sessions_held"].iloc[0])
         for _, r in g.iterrows():
             route, fr, en = DRUG_CHECKING_ROUTES[r["service"]]
-            lo, hi = _wilson(r["count"], total)
+            lo, hi = wilson_ci(r["count"], total)
             rows.append({"period": p, "route": route, "service": r["service"], "label_fr": fr,
                          "label_en": en, "unit": "samples", "count": int(r["count"]),
                          "denominator": total, "share": r["count"] / total if total else np.nan,

@@ -25,6 +25,9 @@ def wilson_ci(count, n, *, level: float = 0.95):
     Returns
     -------
     (low, high) : tuple of float or numpy arrays
+        Bounds in [0, 1]; the lower bound is exactly 0 when ``count == 0`` and
+        the upper bound exactly 1 when ``count == n`` (as the score interval
+        gives them in exact arithmetic).
 
     Examples
     --------
@@ -40,8 +43,12 @@ def wilson_ci(count, n, *, level: float = 0.95):
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-        high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+        # the score bounds are exactly 0 at count 0 and exactly 1 at count n; the
+        # floating-point subtraction leaves ~1e-17 there, so set the edges exactly
+        low = np.where(count <= 0, 0.0, np.clip(centre - half, 0, 1))
+        high = np.where(count >= n, 1.0, np.clip(centre + half, 0, 1))
+        low = np.where(n > 0, low, np.nan)
+        high = np.where(n > 0, high, np.nan)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high

@@ -40,7 +40,7 @@ import pandas as pd
 from .errors import DataError, ParameterError, Problem
 from .i18n import tr
 from .schema import VOCABULARIES, lookup_code, normalise_label
-from .services import _wilson
+from .stats import newcombe_diff_ci, wilson_ci
 
 __all__ = [
     "QUESTION_TYPES",
@@ -601,7 +601,7 @@ def question_summary(data, surveys_spec=None, *, survey: str | None = None,
             for pos, a in enumerate(answers):
                 k = counts.get(a, 0)
                 free = a == "free_text"
-                lo, hi = _wilson(k, n, level=level) if not free else (np.nan, np.nan)
+                lo, hi = wilson_ci(k, n, level=level) if not free else (np.nan, np.nan)
                 rows.append({
                     "survey": s, "survey_label_fr": sspec.label("fr"),
                     "survey_label_en": sspec.label("en"), "question": q,
@@ -687,7 +687,8 @@ def newcombe_ci(k1, n1, k2, n2, *, level: float = 0.95) -> tuple[float, float]:
 
     Method 10 of Newcombe (1998), Statistics in Medicine 17:873-890, built
     from the two Wilson score intervals (no continuity correction).  NaN
-    when a denominator is 0.
+    when a denominator is 0.  A thin alias of
+    :func:`qsp_eval.stats.newcombe_diff_ci` returning only the bounds.
 
     Examples
     --------
@@ -695,14 +696,8 @@ def newcombe_ci(k1, n1, k2, n2, *, level: float = 0.95) -> tuple[float, float]:
     >>> round(lo, 4), round(hi, 4)
     (0.0524, 0.3339)
     """
-    if n1 == 0 or n2 == 0:
-        return (np.nan, np.nan)
-    p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = _wilson(k1, n1, level=level)
-    l2, u2 = _wilson(k2, n2, level=level)
-    d = p1 - p2
-    return (float(d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
-            float(d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
+    _, lo, hi = newcombe_diff_ci(k1, n1, k2, n2, level=level)
+    return lo, hi
 
 
 def _group_counts(r, qs, question, answer, ids):

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from qsp_eval import activities as A
 from qsp_eval.testing import make_dataset
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example"
-
-
-def example_dataset():
-    """Load data/example, or skip with the reason (example or loader not there yet)."""
-    if not (EXAMPLE / "sessions.csv").is_file():
-        pytest.skip("data/example is not generated yet")
-    from qsp_eval.io import load_source
-
-    try:
-        return load_source(EXAMPLE)
-    except NotImplementedError:
-        pytest.skip("qsp_eval.io.load_source is not written yet")
 
 
 def small():
@@ -87,8 +71,8 @@ def test_no_themes():
     assert pd.isna(t.loc["sophrology", "count"])  # no services table: unknown, not 0
 
 
-def test_example_activities():
-    ds = example_dataset()
+def test_example_activities(example_dataset):
+    ds = example_dataset
     t = A.activity_summary(ds).set_index(["period", "activity"])["count"]
     # issue 2: about 7 sophrology sessions a year; themed sessions only from 2024
     assert t[("2023", "sophrology")] == 7

@@ -3,7 +3,6 @@
 import copy
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,6 @@ from qsp_eval import attendance as A
 from qsp_eval.errors import ParameterError
 from qsp_eval.schema import Change, EvaluationConfig, Event
 from qsp_eval.testing import make_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ds():
@@ -233,19 +230,8 @@ def test_by_period_totals_property(rows):
 
 
 # --- Done when: the example data ------------------------------------------------------
-def _example():
-    if not (ROOT / "data" / "example" / "sessions.csv").exists():
-        pytest.skip("data/example is not generated yet (qsp-eval simulate)")
-    try:
-        from qsp_eval.io import load_source
-
-        return load_source(ROOT / "data" / "example")
-    except NotImplementedError:
-        pytest.skip("qsp_eval.io.load_source is not written yet")
-
-
-def test_example_2023_attendance():
-    r = A.by_period(_example()).set_index("period")
+def test_example_2023_attendance(example_dataset):
+    r = A.by_period(example_dataset).set_index("period")
     # capitalisation write-up: 234 visits over 43 held sessions in 2023 = 5.44
     assert r.loc["2023", "sessions_held"] == 43
     assert r.loc["2023", "visits"] == 234

@@ -33,7 +33,7 @@ def _ds():
 
 @pytest.fixture
 def patched(monkeypatch):
-    monkeypatch.setattr(S, "load_dataset", lambda source: _ds())
+    monkeypatch.setattr(S, "load_dataset", lambda source, key_file=None: _ds())
 
 
 def test_json_exact_keys_and_values(patched, capsys):
@@ -132,3 +132,88 @@ def test_example_summary_2023():
     tanb = next(p for p in out["profiles"] if p["field"] == "gender" and p["group"] == "tanb"
                 and p["period"] == "2023" and p["unit"] == "people")
     assert round(100 * tanb["share"]) == 38
+
+
+# --- --key-file ------------------------------------------------------------------------
+def _tiny_source(folder: Path) -> Path:
+    # French Excel CSV: 2 held sessions (17/05 and 31/05/2023), 2 visits on 17/05
+    folder.mkdir()
+    (folder / "sessions.csv").write_bytes(
+        "date;status\r\n17/05/2023;Tenue\r\n31/05/2023;tenue\r\n".encode("cp1252"))
+    (folder / "visits.csv").write_bytes(
+        "date;visitor_code;gender\r\n17/05/2023;AB12;Femme trans\r\n17/05/2023;CD34;Agenre\r\n"
+        .encode("cp1252"))
+    (folder / "evaluation.yml").write_text("programme: Essai\nlaunch_date: 2021-11-03\n",
+                                           encoding="utf-8")
+    return folder
+
+
+def test_key_file_is_passed_to_the_loader(monkeypatch, capsys):
+    seen = {}
+
+    def fake(source, key_file=None):
+        seen.update(source=source, key_file=key_file)
+        return _ds()
+
+    monkeypatch.setattr(S, "load_dataset", fake)
+    assert main(["summary", "src", "--key-file", "/elsewhere/key.txt", "--json"]) == 0
+    assert seen == {"source": "src", "key_file": "/elsewhere/key.txt"}
+    capsys.readouterr()
+    assert main(["summary", "src", "--json"]) == 0
+    assert seen["key_file"] is None
+
+
+def test_key_file_inside_data_folder_refused_outside_accepted(tmp_path, capsys):
+    src = _tiny_source(tmp_path / "data")
+    (src / "key.txt").write_text("une-cle-assez-longue-pour-passer")
+    assert main(["summary", str(src), "--key-file", str(src / "key.txt"), "--lang", "fr"]) == 2
+    err = capsys.readouterr().err
+    assert "dossier des données" in err and "Traceback" not in err
+    outside = tmp_path / "key.txt"
+    outside.write_text("une-cle-assez-longue-pour-passer")
+    assert main(["summary", str(src), "--key-file", str(outside), "--json", "--lang", "fr"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["attendance"]
+    # 2 held sessions, 2 visits, 2 distinct people (AB12, CD34)
+    assert (row["sessions_held"], row["visits"], row["distinct_people"]) == (2, 2, 2)
+    too_short = tmp_path / "short.txt"
+    too_short.write_text("court")
+    assert main(["summary", str(src), "--key-file", str(too_short), "--lang", "en"]) == 2
+    assert "too short" in capsys.readouterr().err
+
+
+# --- --year-start ------------------------------------------------------------------------
+def _ds_school_year():
+    # held sessions 30/08/2023 (3 visits) and 06/09/2023 (2 visits), plus 03/01/2024 (4)
+    return make_dataset([{"date": "2023-08-30", "attendance": 3},
+                         {"date": "2023-09-06", "attendance": 2},
+                         {"date": "2024-01-03", "attendance": 4}],
+                        config=EvaluationConfig(programme="Test"))
+
+
+def test_year_start_moves_the_reporting_year(monkeypatch, capsys):
+    monkeypatch.setattr(S, "load_dataset", lambda source, key_file=None: _ds_school_year())
+    assert main(["summary", "x", "--json"]) == 0
+    att = json.loads(capsys.readouterr().out)["attendance"]
+    # calendar years: 2023 = 30/08 + 06/09 (3 + 2 = 5 visits), 2024 = 03/01 (4)
+    assert [(a["period"], a["visits"]) for a in att] == [("2023", 5), ("2024", 4)]
+    assert main(["summary", "x", "--json", "--year-start", "9"]) == 0
+    att = json.loads(capsys.readouterr().out)["attendance"]
+    # September-August years: 30/08/2023 in 2022-2023 (3); 06/09/2023 and 03/01/2024 in
+    # 2023-2024 (2 + 4 = 6 visits over 2 held sessions, mean 3)
+    assert [(a["period"], a["visits"], a["sessions_held"]) for a in att] == [
+        ("2022-2023", 3, 1), ("2023-2024", 6, 2)]
+    assert att[1]["mean_visits_per_session"] == 3.0
+    assert main(["summary", "x", "--json", "--year-start", "9", "--period", "half"]) == 0
+    att = json.loads(capsys.readouterr().out)["attendance"]
+    # halves of the Sept-Aug year: H2 = March-August, H1 = September-February
+    assert [(a["period"], a["visits"]) for a in att] == [("2022-2023-H2", 3),
+                                                         ("2023-2024-H1", 6)]
+
+
+@pytest.mark.parametrize("bad", ["0", "13", "septembre"])
+def test_year_start_invalid_month_is_a_usage_error(monkeypatch, capsys, bad):
+    monkeypatch.setattr(S, "load_dataset", lambda source, key_file=None: _ds_school_year())
+    with pytest.raises(SystemExit) as ei:
+        main(["summary", "x", "--year-start", bad, "--lang", "fr"])
+    assert ei.value.code == 2
+    assert "mois invalide" in capsys.readouterr().err

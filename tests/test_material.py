@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,20 +9,6 @@ from hypothesis import strategies as st
 from qsp_eval import material as M
 from qsp_eval.schema import ITEM_CATEGORY
 from qsp_eval.testing import make_dataset
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example"
-
-
-def example_dataset():
-    """Load data/example, or skip with the reason (example or loader not there yet)."""
-    if not (EXAMPLE / "sessions.csv").is_file():
-        pytest.skip("data/example is not generated yet")
-    from qsp_eval.io import load_source
-
-    try:
-        return load_source(EXAMPLE)
-    except NotImplementedError:
-        pytest.skip("qsp_eval.io.load_source is not written yet")
 
 
 def small():
@@ -93,9 +76,9 @@ def test_category_totals_add_up(rows):
     assert table.loc[table.iloc[:, 1] == "Total", "2023"].item() == sum(q for _, _, q in rows)
 
 
-def test_example_material_totals_2022_2023():
-    ds = example_dataset()
-    truth = json.loads((EXAMPLE / "truth.json").read_text(encoding="utf-8"))
+def test_example_material_totals_2022_2023(example_dataset, example_truth):
+    ds = example_dataset
+    truth = example_truth
     # planted totals (issue 2, item 6), as stated in truth.json
     expected = truth["material_totals_2022_2023"]
     assert expected["straw_booklet"] == 536 and expected["needle"] == 374

@@ -108,3 +108,62 @@ def test_plots_draw_on_given_axes():
 
     ax = Figure().add_subplot()
     assert PA.plot_period_means(A.by_period(_ds()), ax=ax) is ax
+
+
+def _loyalty_ds():
+    # held sessions of 2023; people (first visit -> returns):
+    # a 01-04 -> 01-18 (within 1 month: limit 02-04)      Q1: back in 1 and in 3 months
+    # b 01-04 -> 02-15 (after 02-04, before 04-04)        Q1: back in 3 months only
+    # c 01-04, never back                                 Q1: never
+    # d 01-18 -> 04-12 (after 02-18, before 04-18)        Q1: back in 3 months only
+    # e 04-05 -> 04-12; f 04-05 never                     Q2: 1 of 2 for both horizons
+    # g 08-02 -> 12-20 (after 11-02)                      Q3: 0 of 1 for both horizons
+    # h 12-20 = last session: not followed for 1 month    Q4: denominator 0, share NaN
+    dates = ["2023-01-04", "2023-01-18", "2023-02-15", "2023-04-05", "2023-04-12", "2023-08-02",
+             "2023-12-20"]
+    visits = [("2023-01-04", "a"), ("2023-01-18", "a"), ("2023-01-04", "b"), ("2023-02-15", "b"),
+              ("2023-01-04", "c"), ("2023-01-18", "d"), ("2023-04-12", "d"), ("2023-04-05", "e"),
+              ("2023-04-12", "e"), ("2023-04-05", "f"), ("2023-08-02", "g"), ("2023-12-20", "g"),
+              ("2023-12-20", "h")]
+    return make_dataset([{"date": d} for d in dates],
+                        [{"date": d, "person_id": p} for d, p in visits])
+
+
+def test_plot_loyalty_draws_the_shares_and_wilson_intervals():
+    r = A.loyalty(_loyalty_ds(), cohort="quarter", horizons=(1, 3))
+    ax = PA.plot_loyalty(r)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2023-Q1", "2023-Q2", "2023-Q3",
+                                                           "2023-Q4"]
+    # Q1: 1 of 4 back within 1 month (a), 3 of 4 within 3 months (a, b, d); Q2: 1 of 2;
+    # Q3: 0 of 1; Q4: nobody followed -> not drawn
+    one, three = ax.lines[0].get_ydata(), ax.lines[1].get_ydata()
+    assert one[:3] == pytest.approx([25, 50, 0]) and np.isnan(one[3])
+    assert three[:3] == pytest.approx([75, 50, 0]) and np.isnan(three[3])
+    assert [ln.get_label() for ln in ax.lines[:2]] == ["Revenues dans le mois",
+                                                       "Revenues dans les 3 mois"]
+    # the two horizons sit side by side around each tick
+    assert ax.lines[0].get_xdata()[0] < 0 < ax.lines[1].get_xdata()[0]
+    # Wilson 95 % by hand (z² = 3.8415): 1/4 -> centre (0.25 + z²/8)/(1 + z²/4) = 0.3725,
+    # half-width z·sqrt(0.25·0.75/4 + z²/64)/(1 + z²/4) = 0.3269 -> 4.56 %–69.94 %;
+    # 1/2 -> centre 0.5, half-width z·sqrt(0.25/2 + z²/16)/(1 + z²/2) = 0.4055 -> 9.45–90.55 %;
+    # 0/1 -> 0 % to z²/(1 + z²) = 79.35 %
+    seg = ax.collections[0].get_segments()
+    assert [s[0][1] for s in seg] == pytest.approx([4.56, 9.45, 0.0], abs=0.01)
+    assert [s[1][1] for s in seg] == pytest.approx([69.94, 90.55, 79.35], abs=0.01)
+    assert ax.get_ylim() == (0, 100)
+    ax_en = PA.plot_loyalty(r, lang="en")
+    assert ax_en.lines[1].get_label() == "Back within 3 months"
+    assert "Loyalty" in ax_en.get_title(loc="left")
+
+
+def test_plot_loyalty_suppressed_share_and_given_axes():
+    from matplotlib.figure import Figure
+
+    r = A.loyalty(_loyalty_ds(), cohort="quarter", horizons=(3,))
+    r["share"] = r["share"].astype(object)
+    r.loc[r["period"] == "2023-Q2", ["share", "ci_low", "ci_high"]] = None  # as if suppressed
+    ax = Figure().add_subplot()
+    assert PA.plot_loyalty(r, ax=ax) is ax
+    y = ax.lines[0].get_ydata()
+    assert y[0] == pytest.approx(75) and np.isnan(y[1]) and y[2] == 0
+    assert len(ax.collections[0].get_segments()) == 2   # Q1 and Q3 only

@@ -117,6 +117,44 @@ def test_no_false_positive_on_contract_values(value):
     assert detect_identifier(value, today=TODAY) is None
 
 
+# Postal addresses: number (+ bis/ter) + singular street type + a name.
+@pytest.mark.parametrize("value", [
+    "12 rue des Lilas", "3 bis avenue Jean Jaurès", "7 passage Brady", "75011 Paris",
+    "12 route de Lyon", "3 place de la République", "10 place du 8 Mai 1945",
+    "12 cours Lafayette", "5 chemin du Moulin", "2 rue d'Alsace", "12b rue Oberkampf",
+    "8 av. Foch", "habite au 4 impasse des roses", "12 RUE DES LILAS", "1 villa Saint-Michel",
+    "3 ter, quai de Valmy", "221B Baker Street", "10 Downing St",
+    "vu au 7 passage Brady hier",
+])
+def test_postal_addresses_detected(value):
+    assert detect_identifier(value, today=TODAY) == "address"
+
+
+@pytest.mark.parametrize("value", [
+    # ordinary report prose about visits, sessions, courses (no street name follows)
+    "5 passages", "1 passage", "12 passages", "1 passage en moyenne", "1 passage par semaine",
+    "En 2023, 234 passages sur 43 permanences", "12 cours", "3 cours de sophrologie",
+    "1 cours de yoga", "3 cours d'auto-support", "2 routes de distribution",
+    "1 route de distribution", "1 place libre", "1 voie d'abord", "1 chemin de soin",
+    "12 cours. Les séances reprennent", "1 passage\nLes personnes reviennent",
+    "Nombre moyen de passages : 5,4 ; 1 passage au minimum",
+    "Soirée trans : 8 passages, 2 cours de réduction des risques",
+])
+def test_report_prose_is_not_an_address(value):
+    assert detect_identifier(value, today=TODAY) is None
+
+
+def test_address_rule_is_linear_on_cells_full_of_blanks():
+    # the former pattern (three adjacent optional blank runs) backtracked cubically:
+    # 800 spaces took ~30 s; a 2,000-blank cell must now be instant
+    import time
+
+    t0 = time.perf_counter()
+    assert detect_identifier("1" + " " * 2000 + "x", today=TODAY) is None
+    assert detect_identifier("12" + " \t" * 1000 + "rue des Lilas", today=TODAY) == "address"
+    assert time.perf_counter() - t0 < 2
+
+
 def test_session_dates_never_trigger_birth_date():
     # the session-date column is checked with dates=False; old dates there are a "before
     # launch" problem (value shown only when it cannot be an adult's birth date)

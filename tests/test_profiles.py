@@ -2,7 +2,6 @@
 
 import copy
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,6 @@ from qsp_eval.schema import VOCABULARIES, EvaluationConfig
 from qsp_eval.stats import wilson_ci
 from qsp_eval.testing import make_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
 TANB = {"gender": {"tanb": {"label_fr": "Personnes TANB", "label_en": "TANB people",
                             "members": ["trans_woman", "trans_man", "non_binary", "agender"]}}}
 
@@ -262,19 +260,8 @@ def test_composition_properties(rows):
 
 
 # --- Done when: the example data ------------------------------------------------------
-def _example():
-    if not (ROOT / "data" / "example" / "sessions.csv").exists():
-        pytest.skip("data/example is not generated yet (qsp-eval simulate)")
-    try:
-        from qsp_eval.io import load_source
-
-        return load_source(ROOT / "data" / "example")
-    except NotImplementedError:
-        pytest.skip("qsp_eval.io.load_source is not written yet")
-
-
-def test_example_2023_tanb_share_of_people():
-    r = P.group_share(P.composition(_example(), fields=["gender"], unit="people"),
+def test_example_2023_tanb_share_of_people(example_dataset):
+    r = P.group_share(P.composition(example_dataset, fields=["gender"], unit="people"),
                       "gender", "tanb")
     # capitalisation write-up: 38 % trans, agender and non-binary people in 2023
     assert round(100 * float(r.set_index("period").loc["2023", "share"])) == 38

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -12,20 +10,6 @@ from hypothesis import strategies as st
 from qsp_eval import services as S
 from qsp_eval.errors import ParameterError
 from qsp_eval.testing import make_dataset
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example"
-
-
-def example_dataset():
-    """Load data/example, or skip with the reason (example or loader not there yet)."""
-    if not (EXAMPLE / "sessions.csv").is_file():
-        pytest.skip("data/example is not generated yet")
-    from qsp_eval.io import load_source
-
-    try:
-        return load_source(EXAMPLE)
-    except NotImplementedError:
-        pytest.skip("qsp_eval.io.load_source is not written yet")
 
 
 def small():
@@ -118,6 +102,21 @@ def test_session_share_wilson_matches_newcombe_table_1():
     assert t["ci_high"].item() == pytest.approx(0.3662, abs=5e-5)
 
 
+def test_session_share_edges_are_exact_zero_and_one():
+    # 2 held sessions, HIV tests at both, HCV tests at none:
+    # 2/2 -> upper bound exactly 1, lower = 1 - z²/(2 + z²) = 1 - 3.8415/5.8415 = 0.3424;
+    # 0/2 -> lower bound exactly 0, upper = z²/(2 + z²) = 0.6576 (Wilson at the edges)
+    ds = make_dataset([{"date": "2023-01-04"}, {"date": "2023-01-11"}],
+                      services=[{"date": "2023-01-04", "service": "trod_hiv", "count": 1},
+                                {"date": "2023-01-11", "service": "trod_hiv", "count": 2},
+                                {"date": "2023-01-11", "service": "trod_hcv", "count": 0}])
+    t = S.service_session_share(ds).set_index("service")
+    assert t.loc["trod_hiv", "ci_high"] == 1.0
+    assert t.loc["trod_hiv", "ci_low"] == pytest.approx(0.3424, abs=5e-5)
+    assert t.loc["trod_hcv", "count"] == 0 and t.loc["trod_hcv", "ci_low"] == 0.0
+    assert t.loc["trod_hcv", "ci_high"] == pytest.approx(0.6576, abs=5e-5)
+
+
 def test_rapid_tests_always_three_rows():
     t = S.rapid_tests(small())
     assert t.loc[t["period"] == "2023", "service"].tolist() == ["trod_hiv", "trod_hcv", "trod_hbv"]
@@ -156,15 +155,15 @@ def test_span_total_equals_sum_of_years(rows):
 
 
 # --- the example data (issue 6, Done when) ----------------------------------------------
-def test_example_rapid_tests_2023():
-    ds = example_dataset()
+def test_example_rapid_tests_2023(example_dataset):
+    ds = example_dataset
     t = S.rapid_tests(ds).query("period == '2023'").set_index("service")["count"]
     # issue 2 item 6 / issue 6: 6 HIV, 6 HCV, 2 HBV rapid tests in 2023
     assert t.to_dict() == {"trod_hiv": 6, "trod_hcv": 6, "trod_hbv": 2}
 
 
-def test_example_samples_2022_2023():
-    ds = example_dataset()
+def test_example_samples_2022_2023(example_dataset):
+    ds = example_dataset
     t = S.drug_checking(ds, span=("2022-01-01", "2023-12-31")).set_index("route")["count"]
     # 15 analysed on site, 6 sent to the national network, in 2022-2023
     assert (t["on_site"], t["national_network"], t["total"]) == (15, 6, 21)

@@ -39,6 +39,26 @@ def test_wilson_zero_denominator_is_nan():
 
 
 @settings(max_examples=60, deadline=None)
+@given(st.integers(1, 500), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_wilson_edges_are_exact(n, level):
+    # At x = 0: p = 0, centre = (z²/2n)/(1 + z²/n) and half = z·sqrt(z²/4n²)/(1 + z²/n)
+    # = (z²/2n)/(1 + z²/n), so low = centre - half = 0 exactly; by symmetry (x -> n - x,
+    # p -> 1 - p) high = 1 exactly at x = n.  Not "about 5.6e-17": exactly.
+    assert wilson_ci(0, n, level=level)[0] == 0.0
+    assert wilson_ci(n, n, level=level)[1] == 1.0
+    lo, hi = wilson_ci([0, n, 0], [n, n, 0], level=level)
+    assert lo[0] == 0.0 and hi[1] == 1.0
+    assert math.isnan(lo[2]) and math.isnan(hi[2])   # n = 0 stays NaN
+
+
+def test_wilson_edge_upper_bound_by_hand():
+    # 0/20: upper = z²/(n + z²) = 3.8415/23.8415 = 0.1611 (Newcombe 1998 Table I);
+    # 20/20 is its mirror image: lower = 1 - 0.1611 = 0.8389.
+    assert wilson_ci(0, 20) == (0.0, pytest.approx(0.1611, abs=5e-5))
+    assert wilson_ci(20, 20) == (pytest.approx(0.8389, abs=5e-5), 1.0)
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.integers(0, 200), st.integers(1, 200))
 def test_wilson_contains_estimate(x, n):
     x = min(x, n)

@@ -303,3 +303,13 @@ def test_survey_figures_draw():
     assert [t.get_text() for t in ax.get_yticklabels()][-1] == "Nom B"  # winner on top
     with pytest.raises(ValueError):
         P.plot_question(t)  # several questions at once
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 60), st.data())
+def test_newcombe_ci_is_the_stats_interval(n1, n2, data):
+    # one implementation (qsp_eval.stats.newcombe_diff_ci); surveys.newcombe_ci returns its bounds
+    from qsp_eval.stats import newcombe_diff_ci
+
+    k1, k2 = data.draw(st.integers(0, n1)), data.draw(st.integers(0, n2))
+    assert Q.newcombe_ci(k1, n1, k2, n2) == newcombe_diff_ci(k1, n1, k2, n2)[1:]

@@ -6,7 +6,7 @@ Heavy libraries (pandas, scipy) are imported inside :func:`run` only.
 from __future__ import annotations
 
 from ..i18n import tr
-from ._common import add_source_argument, load_dataset
+from ._common import add_key_file_argument, add_source_argument, load_dataset
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run", "build_summary"]
 
@@ -21,12 +21,16 @@ DESCRIPTION = (
     "groupe de profil (groupes de restitution de evaluation.yml appliqués), parmi les\n"
     "personnes distinctes et parmi les passages. Les petits effectifs sont masqués selon\n"
     "les règles de diffusion.\n\n"
+    "Avec --year-start 9, l'année de restitution va de septembre à août (périodes\n"
+    "« 2022-2023 »...).\n\n"
     "Exemple : qsp-eval summary data/example --period quarter",
     "Prints, for each period, the sessions held and cancelled, the visits, the mean\n"
     "number of visits per held session with its 95% confidence interval, the number of\n"
     "distinct people and of first-time visitors; then the share of each profile group\n"
     "(reporting groups of evaluation.yml applied), among distinct people and among visits.\n"
     "Small cells are hidden as the disclosure rules say.\n\n"
+    "With --year-start 9 the reporting year runs from September to August (periods\n"
+    "'2022-2023'...).\n\n"
     "Example: qsp-eval summary data/example --period quarter --lang en",
 )
 
@@ -35,13 +39,36 @@ _ATT_KEYS = ("period", "sessions_held", "sessions_cancelled", "visits", "mean_vi
 _PROF_KEYS = ("field", "period", "group", "unit", "count", "share", "share_known")
 
 
+def _month(text: str) -> int:
+    """``--year-start`` value: a month number 1-12 (ArgumentTypeError otherwise)."""
+    import argparse
+
+    try:
+        m = int(str(text).strip())
+    except ValueError:
+        m = 0
+    if not 1 <= m <= 12:
+        raise argparse.ArgumentTypeError(tr(
+            f"mois invalide « {text} » : un nombre de 1 (janvier) à 12 (décembre)",
+            f"invalid month '{text}': a number from 1 (January) to 12 (December)"))
+    return m
+
+
 def add_arguments(parser) -> None:
-    """Declare SOURCE, ``--period`` and ``--json``."""
+    """Declare SOURCE, ``--key-file``, ``--period``, ``--year-start`` and ``--json``."""
     add_source_argument(parser)
+    add_key_file_argument(parser)
     parser.add_argument(
         "--period", choices=("year", "half", "quarter", "month"), default="year",
         help=tr("période de regroupement (année par défaut)",
                 "grouping period (default: year)"),
+    )
+    parser.add_argument(
+        "--year-start", metavar=tr("MOIS", "MONTH"), type=_month, default=1,
+        help=tr("premier mois de l'année de restitution, de 1 à 12 (défaut 1 = année civile ; "
+                "9 : de septembre à août, périodes « 2022-2023 »)",
+                "first month of the reporting year, 1 to 12 (default 1 = calendar year; "
+                "9: September to August, periods '2022-2023')"),
     )
     parser.add_argument(
         "--json", action="store_true",
@@ -85,8 +112,12 @@ def _protect_profiles(profiles, config, lang="fr"):
     return pd.concat(parts).sort_index(), True
 
 
-def build_summary(dataset, *, period: str = "year", lang: str = "fr"):
+def build_summary(dataset, *, period: str = "year", year_start_month: int = 1,
+                  lang: str = "fr"):
     """Compute the two summary tables (attendance, profiles) of ``dataset``.
+
+    ``period`` and ``year_start_month`` (first month of the reporting year,
+    1 = calendar year) are passed to both analyses.
 
     Returns
     -------
@@ -107,8 +138,8 @@ def build_summary(dataset, *, period: str = "year", lang: str = "fr"):
     from ..attendance import by_period
     from ..profiles import composition
 
-    att = by_period(dataset, period=period)
-    comp = composition(dataset, period=period)
+    att = by_period(dataset, period=period, year_start_month=year_start_month)
+    comp = composition(dataset, period=period, year_start_month=year_start_month)
     has_rep = set(comp.loc[comp["level"] == "reporting", "field"])
     keep = (comp["level"] == "reporting") | ~comp["field"].isin(has_rep)
     prof = comp.loc[keep].reset_index(drop=True)
@@ -306,8 +337,10 @@ def run(args) -> int:
     """Load SOURCE, compute the summary and print it (text or ``--json``)."""
     import json
 
-    dataset = load_dataset(args.source)
-    att, prof, protected = build_summary(dataset, period=args.period, lang=args.lang)
+    dataset = load_dataset(args.source, key_file=getattr(args, "key_file", None))
+    att, prof, protected = build_summary(dataset, period=args.period,
+                                         year_start_month=getattr(args, "year_start", 1),
+                                         lang=args.lang)
     if args.json:
         print(json.dumps(_json_rows(att, prof), ensure_ascii=False, indent=1, allow_nan=False))
     else:

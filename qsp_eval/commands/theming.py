@@ -6,7 +6,7 @@ Heavy libraries (pandas, statsmodels) are imported inside :func:`run` only.
 from __future__ import annotations
 
 from ..i18n import tr
-from ._common import add_source_argument, load_dataset
+from ._common import add_key_file_argument, add_source_argument, load_dataset
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -35,8 +35,9 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    """Declare SOURCE, ``--start``, ``--n-sim``, ``--seed`` and ``--json``."""
+    """Declare SOURCE, ``--key-file``, ``--start``, ``--n-sim``, ``--seed`` and ``--json``."""
     add_source_argument(parser)
+    add_key_file_argument(parser)
     parser.add_argument("--start", metavar="DATE", help=tr(
         "date de début de la thématisation (aaaa-mm-jj ou jj/mm/aaaa), à la place de celle "
         "de evaluation.yml",
@@ -73,7 +74,7 @@ def run(args) -> int:
     lang = args.lang
     if args.n_sim < 0:
         raise ParameterError("--n-sim doit être ≥ 0.", "--n-sim must be ≥ 0.")
-    ds = load_dataset(args.source)
+    ds = load_dataset(args.source, key_file=getattr(args, "key_file", None))
     res = theming_analysis(ds, start=args.start, n_sim=args.n_sim, seed=args.seed)
     payload = res.to_dict(lang)
     if args.json:

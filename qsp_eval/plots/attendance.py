@@ -1,4 +1,5 @@
-"""Attendance figures: per-session series with trend and events, means per period, seasonality.
+"""Attendance figures: per-session series with trend and events, means per period, seasonality,
+loyalty (returns after a first visit).
 
 Each function draws a result of :mod:`qsp_eval.attendance` and returns the
 Axes; no statistics are computed here.
@@ -11,7 +12,7 @@ import numpy as np
 from ..i18n import tr
 from .style import finish_ax, get_ax, palette
 
-__all__ = ["plot_sessions", "plot_period_means", "plot_seasonality", "MONTHS"]
+__all__ = ["plot_sessions", "plot_period_means", "plot_seasonality", "plot_loyalty", "MONTHS"]
 
 #: Short month names (French, English), January first.
 MONTHS = (
@@ -174,3 +175,86 @@ def plot_seasonality(result, *, ax=None, lang: str = "fr"):
                                   "Seasonality: visits per session by month", lang),
                      xlabel=tr("Mois (toutes années)", "Month (all years)", lang),
                      ylabel=tr("Passages par permanence", "Visits per session", lang))
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers as a float array; missing values (NaN, NA, None, text) become NaN."""
+    import pandas as pd
+
+    return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+
+
+def _horizon_label(h: int, lang: str) -> str:
+    if h == 1:
+        return tr("Revenues dans le mois", "Back within 1 month", lang)
+    return tr(f"Revenues dans les {h} mois", f"Back within {h} months", lang)
+
+
+def plot_loyalty(result, *, ax=None, lang: str = "fr"):
+    """Share of new people who came back within each horizon, by cohort of first visit.
+
+    Parameters
+    ----------
+    result : DataFrame
+        Output of :func:`qsp_eval.attendance.loyalty` (``period``,
+        ``horizon_months``, ``share``, ``ci_low``, ``ci_high``...), possibly
+        after the disclosure rules: a suppressed or undefined share (NaN/NA,
+        e.g. nobody followed for the whole horizon) is not drawn.
+    ax : matplotlib Axes, optional
+    lang : {"fr", "en"}
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax.lines[i]`` holds the shares (in %, y-data; NaN where not drawn)
+        of the i-th horizon in increasing order, one point per cohort, the
+        horizons side by side around each cohort's tick; the Wilson 95 %
+        intervals are error bars.  x tick labels are the cohorts; legend
+        labels name the horizons ("Revenues dans les 3 mois").
+
+    Examples
+    --------
+    >>> from qsp_eval.attendance import loyalty
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}, {"date": "2023-01-25"}, {"date": "2023-06-07"}],
+    ...                   visits=[{"date": "2023-01-04", "person_id": "a"},
+    ...                           {"date": "2023-01-25", "person_id": "a"},
+    ...                           {"date": "2023-01-04", "person_id": "b"}])
+    >>> plot_loyalty(loyalty(ds, cohort="year")).lines[0].get_ydata().tolist()
+    [50.0]
+    """
+    ax = get_ax(ax)
+    periods = list(dict.fromkeys(str(p) for p in result["period"]))
+    horizons = sorted({int(h) for h in result["horizon_months"]})
+    colours = palette(max(len(horizons), 1))
+    x = np.arange(len(periods), dtype=float)
+    width = 0.5 / max(len(horizons), 1)
+    series = []
+    for i, h in enumerate(horizons):
+        sub = result.loc[result["horizon_months"].astype(int) == h]
+        # align on the cohorts: a cohort missing for this horizon gets NaN
+        cols = {c: dict(zip((str(p) for p in sub["period"]), _floats(sub[c]), strict=True))
+                for c in ("share", "ci_low", "ci_high")}
+        share, lo, hi = (np.array([cols[c].get(p, np.nan) for p in periods], dtype=float)
+                         for c in ("share", "ci_low", "ci_high"))
+        xi = x + (i - (len(horizons) - 1) / 2) * width
+        # all point lines first, so that ax.lines[i] is horizon i (error bars add cap lines)
+        ax.plot(xi, 100 * share, marker="o", linestyle="none", color=colours[i],
+                label=_horizon_label(h, lang))
+        series.append((xi, 100 * share, 100 * lo, 100 * hi, colours[i]))
+    for xi, y, lo, hi, col in series:
+        ok = np.isfinite(y) & np.isfinite(lo) & np.isfinite(hi)
+        if ok.any():
+            ax.errorbar(xi[ok], y[ok], yerr=[y[ok] - lo[ok], hi[ok] - y[ok]], fmt="none",
+                        ecolor=col, capsize=3, linewidth=1.2)
+    ax.set_xticks(x, periods)
+    ax.set_xlim(-0.5, max(len(periods) - 0.5, 0.5))
+    ax.set_ylim(0, 100)
+    if horizons:
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    return finish_ax(ax, title=tr("Fidélisation : part des nouvelles personnes revenues (IC 95 %)",
+                                  "Loyalty: share of new people who came back (95% CI)", lang),
+                     xlabel=tr("Période de la première venue", "Period of the first visit", lang),
+                     ylabel=tr("% des nouvelles personnes suivies",
+                               "% of new people followed up", lang))

@@ -1,0 +1,57 @@
+"""Shared test fixtures: the synthetic example data, loaded once per test session.
+
+``data/example`` is written by ``qsp-eval simulate``; tests that need it ask for the
+``example_dataset`` fixture and are skipped cleanly (with the reason) when it is missing or
+when the loader is not available.
+
+The dataset is shared by every test of the session: **do not modify it** (analysis functions
+never mutate their input; a test that wants to change a table works on a copy).  At the end
+of the session the fixture checks that no table was changed and fails the teardown if one was.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "data" / "example"
+_TABLES = ("sessions", "visits", "services", "distributions", "survey_responses")
+
+
+@pytest.fixture(scope="session")
+def example_dir() -> Path:
+    """Path of ``data/example``; skips when it has not been generated."""
+    if not (EXAMPLE / "sessions.csv").is_file():
+        pytest.skip("data/example is not generated yet (qsp-eval simulate)")
+    return EXAMPLE
+
+
+@pytest.fixture(scope="session")
+def example_truth(example_dir) -> dict:
+    """The planted figures of the example (``data/example/truth.json``)."""
+    path = example_dir / "truth.json"
+    if not path.is_file():
+        pytest.skip("data/example/truth.json is missing")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def example_dataset(example_dir):
+    """``qsp_eval.io.load_source("data/example")``, loaded once for the whole session.
+
+    Read-only: shared by every test that asks for it (checked at teardown).
+    """
+    try:
+        from qsp_eval.io import load_source
+
+        ds = load_source(example_dir)
+    except NotImplementedError:
+        pytest.skip("qsp_eval.io.load_source is not written yet")
+    # copy-on-write copies: free until something writes to the shared tables
+    before = {name: getattr(ds, name).copy() for name in _TABLES}
+    yield ds
+    changed = [name for name in _TABLES if not getattr(ds, name).equals(before[name])]
+    assert not changed, f"a test modified the shared example dataset: {changed}"
