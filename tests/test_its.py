@@ -177,7 +177,9 @@ def test_step_rate_ratio_is_ratio_of_means_property(before, after):
     e = _effect(res, "level_change")
     assert e["rate_ratio"] == pytest.approx(expected, rel=1e-6)
     se = math.sqrt(1 / sum(before) + 1 / sum(after))
-    assert math.log(e["ci_high"] / e["rate_ratio"]) == pytest.approx(1.959964 * se, rel=1e-5)
+    # IRLS stops at statsmodels' deviance tolerance, so the fitted information
+    # (hence the SE) carries ~1e-5 relative error when totals are tiny (e.g. 1 vs 2).
+    assert math.log(e["ci_high"] / e["rate_ratio"]) == pytest.approx(1.959964 * se, rel=1e-4)
 
 
 def test_harmonic_terms_values():
