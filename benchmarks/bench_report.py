@@ -1,0 +1,70 @@
+"""Benchmark: ``qsp-eval report data/example`` end to end, against the scientific-stack floor.
+
+Not a test. Run it on a quiet machine::
+
+    .venv/bin/python benchmarks/bench_report.py [--repeat 3] [--source data/example]
+
+It measures, in fresh processes (wall-clock time, median of ``--repeat`` runs):
+
+- the floor: ``python -c "import pandas, statsmodels.api, seaborn"``;
+- the report: ``qsp-eval report SOURCE --out <temporary folder>``;
+
+and prints both and their ratio. Issue 7 asks for a ratio of at most 4.
+Exit status 0 when the ratio is at most ``--max-ratio`` (default 4), else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["measure", "main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(cmd: list[str], repeat: int) -> list[float]:
+    """Wall-clock seconds of ``repeat`` runs of ``cmd`` (each must exit 0)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main(argv=None) -> int:
+    """Run the benchmark and print the ratio."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--source", default="data/example")
+    ap.add_argument("--max-ratio", type=float, default=4.0)
+    args = ap.parse_args(argv)
+    py = sys.executable
+    exe = Path(py).with_name("qsp-eval")
+    qsp = [str(exe)] if exe.exists() else [py, "-m", "qsp_eval"]
+    measure([py, "-c", "import pandas, statsmodels.api, seaborn"], 1)  # warm the file cache
+    floor = measure([py, "-c", "import pandas, statsmodels.api, seaborn"], args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = []
+        for i in range(args.repeat):
+            out = Path(tmp) / f"run{i}"
+            runs += measure(qsp + ["report", args.source, "--out", str(out)], 1)
+    f, r = statistics.median(floor), statistics.median(runs)
+    ratio = r / f
+    print(f"floor  (import pandas, statsmodels.api, seaborn): {f:.2f} s  "
+          f"(runs: {', '.join(f'{x:.2f}' for x in floor)})")
+    print(f"report (qsp-eval report {args.source}): {r:.2f} s  "
+          f"(runs: {', '.join(f'{x:.2f}' for x in runs)})")
+    print(f"ratio: {ratio:.2f} (target <= {args.max_ratio:g})")
+    return 0 if ratio <= args.max_ratio else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

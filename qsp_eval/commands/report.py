@@ -1,0 +1,77 @@
+"""``qsp-eval report SOURCE [--out DIR] [--lang fr|en] [-p name=value ...]``."""
+
+from __future__ import annotations
+
+from ..i18n import tr
+from ._common import add_source_argument
+
+__all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
+
+HELP = (
+    "produit le rapport complet (HTML, tableaux, figures, rédaction)",
+    "builds the full report (HTML, tables, figures, write-up)",
+)
+DESCRIPTION = (
+    "Vérifie les données et les paramètres, exécute les carnets d'analyse, puis écrit dans\n"
+    "le dossier de sortie : report.html (un seul fichier, lisible hors ligne et imprimable),\n"
+    "tables/ (CSV et tables.xlsx), figures/ (PNG et SVG), writeup.fr.md / writeup.en.md\n"
+    "(et .docx), les carnets exécutés et manifest.json. Le dossier n'est remplacé que si\n"
+    "tout a réussi et que le contrôle de diffusion n'a rien trouvé.\n\n"
+    "Exemple : qsp-eval report data/example --out outputs/example -p period=quarter",
+    "Checks the data and the parameters, runs the analysis notebooks, then writes into the\n"
+    "output folder: report.html (one file, readable offline and printable), tables/ (CSV\n"
+    "and tables.xlsx), figures/ (PNG and SVG), writeup.fr.md / writeup.en.md (and .docx),\n"
+    "the executed notebooks and manifest.json. The folder is replaced only when everything\n"
+    "succeeded and the disclosure check found nothing.\n\n"
+    "Example: qsp-eval report data/example --out outputs/example -p period=quarter",
+)
+
+
+def add_arguments(parser) -> None:
+    """Declare SOURCE, --out, -p, --timeout, --engine."""
+    add_source_argument(parser)
+    parser.add_argument(
+        "--out", metavar="DIR", default=None,
+        help=tr("dossier de sortie (défaut : outputs/<nom de la source>)",
+                "output folder (default: outputs/<source name>)"),
+    )
+    parser.add_argument(
+        "-p", "--parameter", metavar="NOM=VALEUR", action="append", default=[],
+        dest="parameters",
+        help=tr("paramètre des carnets, répétable (ex. -p period=quarter -p min_cell=10 ; "
+                "liste : papermill --help-notebook notebooks/01-attendance.ipynb)",
+                "notebook parameter, repeatable (e.g. -p period=quarter -p min_cell=10; "
+                "list: papermill --help-notebook notebooks/01-attendance.ipynb)"),
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, metavar="S",
+        help=tr("délai maximal par cellule, en secondes (défaut 600)",
+                "maximum time per cell, in seconds (default 600)"),
+    )
+    parser.add_argument(
+        "--engine", choices=("inprocess", "kernel"), default="inprocess",
+        help=tr("inprocess (défaut, rapide : un seul interpréteur) ou kernel (un noyau "
+                "ipykernel isolé par carnet)",
+                "inprocess (default, fast: one interpreter) or kernel (one isolated ipykernel "
+                "per notebook)"),
+    )
+
+
+def run(args) -> int:
+    """Build the report; print progress on stderr and the output folder on stdout."""
+    import sys
+    from pathlib import Path
+
+    from .. import report
+
+    out = args.out or str(Path("outputs") / Path(args.source.rstrip("/\\")).stem)
+    params = report.parse_parameter_args(args.parameters)
+    engine = report.ENGINE_NAME if args.engine == "inprocess" else "kernel"
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    result = report.run_report(args.source, out, lang=args.lang, parameters=params,
+                               timeout=args.timeout, progress=progress, engine=engine)
+    print(result.out_dir / "report.html")
+    return 0

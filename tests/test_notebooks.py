@@ -1,0 +1,195 @@
+"""The report notebooks: committed clean, parameters declared, and the whole pipeline run
+through papermill on a small simulated data source (one shared run).
+
+Expected names (notebooks, parameters, files) are those the issue and the report's
+contract list; numbers are not checked here (the write-up tests check them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from qsp_eval import report
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+EXPECTED_NOTEBOOKS = ["00-data-quality", "01-attendance", "02-profiles", "03-theming",
+                      "04-services-and-surveys", "05-summary"]
+# the parameters every notebook declares, with their types
+EXPECTED_PARAMETERS = {"source": "str", "output_dir": "str", "lang": "str", "period": "str",
+                       "theming_start": "str", "disclosure_preset": "str", "min_cell": "int",
+                       "seed": "int"}
+
+
+def _notebooks():
+    return [nbformat.read(str(NOTEBOOK_DIR / f"{n}.ipynb"), as_version=4)
+            for n in EXPECTED_NOTEBOOKS]
+
+
+# ---------------------------------------------------------------------------
+# Static checks on the committed notebooks
+# ---------------------------------------------------------------------------
+def test_the_six_notebooks_exist_in_order():
+    assert list(report.NOTEBOOKS) == EXPECTED_NOTEBOOKS
+    assert report.notebook_dir() == NOTEBOOK_DIR
+    for n in EXPECTED_NOTEBOOKS:
+        assert (NOTEBOOK_DIR / f"{n}.ipynb").is_file()
+
+
+@pytest.mark.parametrize("name", EXPECTED_NOTEBOOKS)
+def test_notebook_is_committed_clean(name):
+    nb = nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    for c in code:
+        assert c.outputs == [] and c.execution_count is None
+        # notebooks only call the package: no function or class defined in them
+        assert not re.search(r"^\s*(def|class|async def)\s", c.source, re.M), c.source
+    md = [c for c in nb.cells if c.cell_type == "markdown"]
+    langs = {t for c in md for t in c.metadata.get("tags", []) if t.startswith("lang-")}
+    assert langs == {"lang-fr", "lang-en"}
+    n_fr = sum("lang-fr" in c.metadata.get("tags", []) for c in md)
+    n_en = sum("lang-en" in c.metadata.get("tags", []) for c in md)
+    assert n_fr == n_en  # every text in both languages
+
+
+def test_parameters_are_declared_with_types():
+    paths = report.notebook_paths()
+    spec = report.declared_parameters(paths)
+    assert {k: v.type_name for k, v in spec.items()} == EXPECTED_PARAMETERS
+    for v in spec.values():
+        assert v.help  # every parameter is commented
+        assert v.notebooks == tuple(EXPECTED_NOTEBOOKS)
+
+
+def test_papermill_help_notebook_shows_the_parameters():
+    exe = Path(sys.executable).with_name("papermill")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "papermill"]
+    out = subprocess.run(cmd + ["--help-notebook", str(NOTEBOOK_DIR / "01-attendance.ipynb")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    for name, tname in EXPECTED_PARAMETERS.items():
+        assert f"{name}: {tname}" in out.stdout
+
+
+# ---------------------------------------------------------------------------
+# The whole pipeline, once, on a small simulated source
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from qsp_eval.simulate import write_simulation
+
+    base = tmp_path_factory.mktemp("pipeline")
+    src = base / "data"
+    # 18 months, theming from January 2024: six months after the start
+    write_simulation(src, seed=11, start=date(2023, 1, 4), end=date(2024, 6, 26),
+                     theming_start=date(2024, 1, 10), year_totals={})
+    out = base / "out"
+    lines: list = []
+    res = report.run_report(src, out, lang="fr", parameters={"seed": "3"}, progress=lines.append,
+                            scan=False)
+    return {"src": src, "out": out, "result": res, "progress": lines}
+
+
+def test_every_notebook_was_executed_without_error(run):
+    for name in EXPECTED_NOTEBOOKS:
+        nb = nbformat.read(str(run["out"] / "notebooks" / f"{name}.ipynb"), as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(c.execution_count is not None for c in code), name
+        assert not [o for c in code for o in c.outputs if o.output_type == "error"], name
+        injected = [c for c in code if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1 and "seed = 3" in injected[0].source
+    assert any("05-summary" in s for s in run["progress"])
+
+
+def test_report_folder_holds_everything(run):
+    out = run["out"]
+    for rel in ("report.html", "manifest.json", "tables/tables.xlsx", "writeup.fr.md",
+                "writeup.en.md", "writeup.fr.docx", "writeup.en.docx"):
+        assert (out / rel).is_file(), rel
+    from qsp_eval.writeup import TABLE_NAMES
+
+    csv = {p.stem for p in (out / "tables").glob("*.csv")}
+    missing = set(TABLE_NAMES) - csv
+    assert not missing, f"tables the write-up reads but the notebooks do not publish: {missing}"
+    pngs = {p.stem for p in (out / "figures").glob("*.png")}
+    svgs = {p.stem for p in (out / "figures").glob("*.svg")}
+    assert pngs and pngs == svgs
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "tables" / "tables.xlsx", read_only=True)
+    assert set(wb.sheetnames) == {s[:31] for s in csv}
+    wb.close()
+
+
+def test_manifest(run):
+    out = run["out"]
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert man["parameters"]["seed"] == 3 and man["parameters"]["lang"] == "fr"
+    assert man["notebooks"] == [f"{n}.ipynb" for n in EXPECTED_NOTEBOOKS]
+    assert re.fullmatch(r"[0-9a-f]{64}", man["data_checksum"])
+    files = {f["path"]: f["sha256"] for f in man["files"]}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert set(files) == on_disk - {"manifest.json"}
+    for rel, sha in files.items():
+        assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == sha
+
+
+def test_report_html_has_no_code_and_no_script(run):
+    page = (run["out"] / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert 'class="prompt' not in page and "In&nbsp;[" not in page and "In [" not in page
+    for name in EXPECTED_NOTEBOOKS:  # no line of any code cell is in the page
+        nb = nbformat.read(str(NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4)
+        for c in nb.cells:
+            if c.cell_type == "code":
+                for line in c.source.splitlines():
+                    if len(line.strip()) > 12:
+                        assert line.strip() not in page, line
+    assert "pub.table" not in page and "import " not in page
+    # self-contained: images embedded, no external resource
+    assert 'src="data:image/svg+xml;base64,' in page
+    assert not re.search(r'(src|href)="(?!data:|#)', page)
+    # summary first, then data quality, with a table of contents
+    assert page.index("Synthèse") < page.index("Qualité des données") < page.index("Fréquentation")
+    assert '<nav class="toc"' in page and "@media print" in page
+    assert 'class="keyfigures"' in page
+
+
+def test_disclosure_scan_finds_nothing(run):
+    from qsp_eval import disclosure
+
+    findings = [f for f in disclosure.scan_outputs(run["out"])
+                if getattr(f, "severity", "error") == "error"]
+    assert findings == [], [f.format("en") for f in findings]
+
+
+def test_input_data_untouched_and_tables_reproducible(run, tmp_path):
+    """A second run gives the same tables (CSV bytes) and never writes into the source."""
+    before = {p.name: p.read_bytes() for p in run["src"].iterdir() if p.is_file()}
+    out2 = tmp_path / "again"
+    report.run_report(run["src"], out2, lang="fr", parameters={"seed": "3"}, scan=False,
+                      notebooks=["00-data-quality", "01-attendance"])
+    after = {p.name: p.read_bytes() for p in run["src"].iterdir() if p.is_file()}
+    assert before == after
+    for p in (out2 / "tables").glob("*.csv"):
+        assert p.read_bytes() == (run["out"] / "tables" / p.name).read_bytes(), p.name
+
+
+@pytest.mark.slow
+def test_second_full_run_identical_tables(run, tmp_path):
+    out2 = tmp_path / "again"
+    report.run_report(run["src"], out2, lang="fr", parameters={"seed": "3"}, scan=False)
+    a = {p.name: p.read_bytes() for p in (run["out"] / "tables").glob("*.csv")}
+    b = {p.name: p.read_bytes() for p in (out2 / "tables").glob("*.csv")}
+    assert a == b

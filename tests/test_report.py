@@ -1,0 +1,447 @@
+"""Tests of qsp_eval.report (the papermill engine, parameters, HTML, atomic output) and publish.
+
+Small notebooks are built here by hand, so each expectation is read off the
+notebook written in the test (which cell fails, which parameter exists...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import nbformat
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qsp_eval import publish, report
+from qsp_eval.errors import ParameterError
+
+PARAMS = (
+    'source: str = "../data/example"  # data\n'
+    'output_dir: str = "../outputs/x"  # where\n'
+    'lang: str = "fr"  # language\n'
+    "period: str = \"year\"  # period\n"
+    "min_cell: int = 0  # threshold\n"
+    "ratio: float = 1.5  # a float\n"
+    "flag: bool = False  # a flag"
+)
+
+
+def _nb(path: Path, cells: list, params: str = PARAMS) -> Path:
+    """Write a notebook: a French and an English Markdown cell, the parameters, ``cells``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    fr = nbformat.v4.new_markdown_cell("# Titre français\n\nTexte <script>alert(1)</script>")
+    fr.metadata["tags"] = ["lang-fr"]
+    en = nbformat.v4.new_markdown_cell("# English title\n\nText")
+    en.metadata["tags"] = ["lang-en"]
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [fr, en, p] + [nbformat.v4.new_code_cell(c) if isinstance(c, str) else c
+                              for c in cells]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------
+def test_parse_parameter_args():
+    assert report.parse_parameter_args(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(ParameterError):
+        report.parse_parameter_args(["novalue"])
+    with pytest.raises(ParameterError):
+        report.parse_parameter_args(["a=1", "a=2"])
+
+
+def test_declared_parameters_read_from_the_parameters_cell(tmp_path):
+    path = _nb(tmp_path / "a.ipynb", ["x = 1"])
+    spec = report.declared_parameters([path])
+    # the cell above declares exactly these seven names
+    assert set(spec) == {"source", "output_dir", "lang", "period", "min_cell", "ratio", "flag"}
+    assert spec["min_cell"].type_name == "int"
+    assert spec["ratio"].type_name == "float"
+    assert spec["flag"].type_name == "bool"
+    assert spec["lang"].help == "language"
+    assert spec["lang"].notebooks == ("a",)
+
+
+def test_check_parameters_converts_and_refuses(tmp_path):
+    spec = report.declared_parameters([_nb(tmp_path / "a.ipynb", ["x = 1"])])
+    out = report.check_parameters({"min_cell": "10", "ratio": "2,5", "flag": "oui",
+                                   "period": "quarter"}, spec)
+    assert out == {"min_cell": 10, "ratio": 2.5, "flag": True, "period": "quarter"}
+    with pytest.raises(ParameterError) as e:
+        report.check_parameters({"min_cel": "10"}, spec)
+    assert "min_cel" in e.value.format("en") and "min_cell" in e.value.format("en")
+    with pytest.raises(ParameterError) as e:
+        report.check_parameters({"min_cell": "ten"}, spec)
+    assert "int" in e.value.format("en")
+    with pytest.raises(ParameterError):
+        report.check_parameters({"flag": "maybe"}, spec)
+    with pytest.raises(ParameterError):  # set by the command itself
+        report.check_parameters({"output_dir": "/tmp/x"}, spec)
+
+
+@given(st.integers(min_value=-10**9, max_value=10**9))
+@settings(max_examples=50, deadline=None)
+def test_int_parameters_round_trip(n):
+    spec = {"k": report.ParameterSpec("k", "int", "0", "", ("x",))}
+    assert report.check_parameters({"k": str(n)}, spec) == {"k": n}
+
+
+# ---------------------------------------------------------------------------
+# The in-process engine
+# ---------------------------------------------------------------------------
+def test_run_notebooks_injects_parameters_and_captures_outputs(tmp_path):
+    path = _nb(tmp_path / "nb" / "a.ipynb", [
+        'print("min", min_cell)',
+        "from IPython.display import display\n"
+        'display({"text/html": "<b>t</b>", "text/plain": "t"}, raw=True, '
+        'metadata={"qsp_eval": {"kind": "table"}})',
+        "min_cell * 2",
+    ])
+    lines = []
+    [nb] = report.run_notebooks([path], tmp_path / "out", {"min_cell": 21, "unknown_here": 1},
+                                progress=lines.append)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # cells: parameters, injected parameters, print, display, expression
+    assert "injected-parameters" in code[1].metadata["tags"]
+    assert code[2].outputs[0]["text"] == "min 21\n"
+    assert code[3].outputs[0]["metadata"]["qsp_eval"] == {"kind": "table"}
+    assert code[4].outputs[0]["data"]["text/plain"] == "42"  # 21 * 2
+    assert [c.execution_count for c in code] == [1, 2, 3, 4, 5]
+    assert (tmp_path / "out" / "a.ipynb").exists()
+    assert any("a" in s for s in lines)
+
+
+def test_notebooks_do_not_share_their_namespace(tmp_path):
+    a = _nb(tmp_path / "nb" / "a.ipynb", ["leak = 1"])
+    b = _nb(tmp_path / "nb" / "b.ipynb", ["leak"])
+    with pytest.raises(report.NotebookFailed) as e:
+        report.run_notebooks([a, b], tmp_path / "out", {})
+    assert e.value.notebook == "b.ipynb"
+    assert "NameError" in e.value.format("en")
+
+
+def test_failure_names_notebook_cell_and_error(tmp_path):
+    path = _nb(tmp_path / "nb" / "bad.ipynb", ["x = 1", "y = x + 1", "raise ValueError('boom')",
+                                              "z = 3"])
+    with pytest.raises(report.NotebookFailed) as e:
+        report.run_notebooks([path], tmp_path / "out", {"min_cell": 3})
+    err = e.value
+    # code cells of the source: 1 parameters, 2 "x = 1", 3 "y = x + 1", 4 the raise
+    assert err.notebook == "bad.ipynb"
+    assert err.cell == 4
+    msg = err.format("en")
+    assert "bad.ipynb" in msg and "cell 4" in msg and "ValueError: boom" in msg
+    assert "raise ValueError" in msg
+    assert "cellule de code n° 4" in err.format("fr")
+
+
+def test_qsp_errors_in_a_cell_keep_their_message(tmp_path):
+    path = _nb(tmp_path / "nb" / "q.ipynb", [
+        "from qsp_eval.errors import ParameterError\n"
+        "raise ParameterError('message français', 'English message')"])
+    with pytest.raises(report.NotebookFailed) as e:
+        report.run_notebooks([path], tmp_path / "out", {})
+    assert "English message" in e.value.format("en")
+    assert "message français" in e.value.format("fr")
+
+
+def test_per_cell_timeout(tmp_path):
+    path = _nb(tmp_path / "nb" / "slow.ipynb", ["import time\ntime.sleep(20)"])
+    with pytest.raises(report.NotebookFailed) as e:
+        report.run_notebooks([path], tmp_path / "out", {}, timeout=0.3)
+    assert e.value.cell == 2
+    assert "timed out" in e.value.format("en")
+
+
+# ---------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------
+def _executed(tmp_path):
+    cell_fig = ("from IPython.display import display\n"
+                'display({"image/png": "iVBORw0KGgo=", "text/plain": "fig"}, raw=True, '
+                'metadata={"qsp_eval": {"kind": "figure", "name": "f", "title": "Une figure"}})')
+    cell_tab = ("from IPython.display import display\n"
+                'display({"text/html": "<table class=\\"qsp-table\\"><tr><td>7</td></tr></table>",'
+                ' "text/plain": "t"}, raw=True, metadata={"qsp_eval": {"kind": "table"}})')
+    cell_stray = ('print("STRAY PRINT")\n'
+                  'from IPython.display import display\n'
+                  'display({"text/html": "<i>STRAY HTML</i>"}, raw=True)')
+    path = _nb(tmp_path / "nb" / "h.ipynb", [cell_fig, cell_tab, cell_stray])
+    return report.run_notebooks([path], tmp_path / "out", {})[0]
+
+
+def test_html_has_no_code_no_script_and_only_published_outputs(tmp_path):
+    nb = _executed(tmp_path)
+    page = report.build_html([("h", nb)], lang="fr", title="Rapport", subtitle="sous-titre")
+    assert "<script" not in page.lower()
+    for cell in nb.cells:  # no line of any code cell appears
+        if cell.cell_type == "code":
+            for line in cell.source.splitlines():
+                if line.strip():
+                    assert line.strip() not in page
+    assert "STRAY" not in page
+    assert "data:image/png;base64,iVBORw0KGgo=" in page
+    assert "<figcaption>Une figure</figcaption>" in page
+    assert "<td>7</td>" in page
+    assert "Titre français" in page and "English title" not in page
+    assert '<nav class="toc"' in page and 'href="#titre-francais"' in page
+    assert "@media print" in page
+    en = report.build_html([("h", nb)], lang="en", title="Report")
+    assert "English title" in en and "Titre français" not in en
+    assert '<html lang="en">' in en
+
+
+def test_html_prefers_the_svg_file(tmp_path):
+    nb = _executed(tmp_path)
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    (figs / "f.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'></svg>")
+    page = report.build_html([("h", nb)], figures_dir=figs)
+    assert "data:image/svg+xml;base64," in page
+    assert "data:image/png" not in page
+
+
+# ---------------------------------------------------------------------------
+# publish helpers
+# ---------------------------------------------------------------------------
+def test_table_html_labels_and_suppressed_cells():
+    import pandas as pd
+
+    df = pd.DataFrame({"period": ["2023", "2023"], "field": ["gender", "gender"],
+                       "group": ["non_binary", "cis_man"], "count": [pd.NA, 20],
+                       "share": [pd.NA, 0.625], "suppressed": [True, False],
+                       "count_display": ["<\u00a05", "20"]})
+    page = publish.table_html(df, lang="fr", person=True)
+    assert "Non-binaire" in page and "Homme cis" in page  # schema labels
+    assert "&lt;\u00a05" in page  # what disclosure says to print
+    assert "62,5 %" in page  # 0.625 as a French percentage
+    assert "suppressed" not in page and "count_display" not in page
+    assert 'class="qsp-table qsp-person"' in page
+    en = publish.table_html(df, lang="en")
+    assert "Non-binary" in en and "62.5%" in en
+
+
+def test_tidy_for_publication_rounds_and_drops_empty_free_text():
+    import pandas as pd
+
+    df = pd.DataFrame({"x": [1 / 3], "note": [None], "n": [3]})
+    out = publish._tidy_for_publication(df)
+    assert list(out.columns) == ["x", "n"]
+    assert out.loc[0, "x"] == 0.333333  # 1/3 to 6 significant digits
+
+
+def test_check_settings_values(tmp_path):
+    from qsp_eval.testing import make_dataset
+
+    ds = make_dataset(sessions=[{"date": "2023-01-04"}])
+    s = publish.check_settings(ds, theming_start="2024-01-10", disclosure_preset="strict",
+                               min_cell=12)
+    assert s.config.change.start == date(2024, 1, 10)
+    assert s.config.disclosure["preset"] == "strict"
+    assert s.rules.min_cell == 12
+    for bad in ({"lang": "de"}, {"period": "week"}, {"theming_start": "10 janvier"},
+                {"disclosure_preset": "lax"}, {"min_cell": -1}):
+        with pytest.raises(ParameterError):
+            publish.check_settings(ds, **bad)
+
+
+# ---------------------------------------------------------------------------
+# run_report: atomic output, checks before running
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_source(tmp_path_factory):
+    from qsp_eval.simulate import write_simulation
+
+    d = tmp_path_factory.mktemp("src") / "data"
+    write_simulation(d, seed=7, start=date(2023, 1, 4), end=date(2023, 12, 27),
+                     theming_start=date(2023, 9, 6), year_totals={})
+    return d
+
+
+GOOD = [
+    "from qsp_eval import publish, attendance",
+    "pub = publish.setup(source, output_dir=output_dir, lang=lang, period=period, "
+    "min_cell=min_cell)",
+    'by_year = pub.table(attendance.by_period(pub.data, period="year"), "attendance_by_year")',
+]
+
+
+def _folder(tmp_path, fail=False):
+    folder = tmp_path / "notebooks"
+    _nb(folder / "n1.ipynb", GOOD)
+    _nb(folder / "n2.ipynb", GOOD[:2] + (["1/0"] if fail else ["x = 1"]))
+    return folder
+
+
+def _tree(path: Path) -> dict:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file()}
+
+
+def test_run_report_writes_folder_and_manifest(tmp_path, small_source):
+    folder = _folder(tmp_path)
+    before = _tree(small_source)
+    out = tmp_path / "out"
+    res = report.run_report(small_source, out, notebooks=["n1", "n2"], notebook_folder=folder,
+                            scan=False, parameters={"min_cell": "6"})
+    assert _tree(small_source) == before  # input never touched
+    for rel in ("report.html", "manifest.json", "notebooks/n1.ipynb", "notebooks/n2.ipynb",
+                "tables/attendance_by_year.csv", "tables/tables.xlsx"):
+        assert (out / rel).is_file(), rel
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert man["parameters"]["min_cell"] == 6
+    assert man["parameters"]["source"] == "data"
+    assert man["data_checksum"] and len(man["data_checksum"]) == 64
+    assert man["versions"]["pandas"]
+    listed = {f["path"]: f for f in man["files"]}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert set(listed) == on_disk - {"manifest.json"}
+    import hashlib
+
+    for rel, f in listed.items():
+        assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == f["sha256"]
+    assert res.out_dir == out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_failed_run_keeps_previous_output_and_leaves_nothing(tmp_path, small_source):
+    out = tmp_path / "out"
+    report.run_report(small_source, out, notebooks=["n1", "n2"],
+                      notebook_folder=_folder(tmp_path), scan=False)
+    previous = _tree(out)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    folder = _folder(bad, fail=True)
+    with pytest.raises(report.NotebookFailed) as e:
+        report.run_report(small_source, out, notebooks=["n1", "n2"], notebook_folder=folder,
+                          scan=False)
+    assert e.value.notebook == "n2.ipynb" and e.value.cell == 4
+    assert _tree(out) == previous
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "notebooks", "out"]
+    fresh = tmp_path / "fresh"
+    with pytest.raises(report.NotebookFailed):
+        report.run_report(small_source, fresh, notebooks=["n1", "n2"], notebook_folder=folder,
+                          scan=False)
+    assert not fresh.exists()
+
+
+def test_checks_happen_before_any_notebook_runs(tmp_path, small_source):
+    folder = _folder(tmp_path)
+    out = tmp_path / "out"
+    for params in ({"min_cel": "5"}, {"min_cell": "five"}, {"period": "week"}):
+        with pytest.raises(ParameterError):
+            report.run_report(small_source, out, notebooks=["n1"], notebook_folder=folder,
+                              parameters=params, scan=False)
+    with pytest.raises(ParameterError):
+        report.run_report(small_source, small_source / "out", notebooks=["n1"],
+                          notebook_folder=folder, scan=False)
+    other = tmp_path / "not_a_report"
+    other.mkdir()
+    (other / "precious.txt").write_text("keep me")
+    with pytest.raises(ParameterError):
+        report.run_report(small_source, other, notebooks=["n1"], notebook_folder=folder,
+                          scan=False)
+    assert (other / "precious.txt").read_text() == "keep me"
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ["not_a_report", "notebooks"]
+
+
+def test_cli_unknown_parameter_exits_2(tmp_path, small_source, capsys):
+    from qsp_eval.cli import main
+
+    rc = main(["report", str(small_source), "--out", str(tmp_path / "o"), "-p", "nope=1",
+               "--lang", "en"])
+    assert rc == 2
+    assert "Unknown parameter: 'nope'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Background writer (figures, .docx, workbook) and prefetched analyses
+# ---------------------------------------------------------------------------
+def test_figure_saver_writes_picklable_and_refuses_unpicklable(tmp_path):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().plot([1, 2, 3], [2, 1, 3])
+    bad = Figure(figsize=(3, 2))
+    ax = bad.add_subplot()
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, p: f"{v:.0f}"))  # not picklable
+    saver = publish.FigureSaver()
+    try:
+        assert saver.submit(fig, tmp_path / "ok") is True
+        assert saver.submit(bad, tmp_path / "bad") is False
+        saver.wait()
+    finally:
+        saver.close()
+    assert (tmp_path / "ok.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "ok.svg").read_text().lstrip().startswith("<?xml")
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_svg_is_the_same_on_every_save(tmp_path):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().bar(["a", "b"], [1, 2])
+    publish.save_figure(fig, tmp_path / "a")
+    publish.save_figure(fig, tmp_path / "b")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+
+
+def _double_sessions(dataset, *, factor=2):
+    return factor * len(dataset.sessions)
+
+
+def test_prefetched_result_is_used_by_run(tmp_path):
+    from qsp_eval.testing import make_dataset
+
+    ds = make_dataset(sessions=[{"date": "2023-01-04"}, {"date": "2023-01-11"}])
+    settings = publish.check_settings(ds)
+    pub = publish.Publisher(ds, settings, tmp_path)
+    saver = publish.FigureSaver()
+    try:
+        publish.prefetch(saver, ds, settings, _double_sessions, factor=3)
+        assert pub.run(_double_sessions, factor=3) == 6  # 3 x 2 sessions, from the worker
+        assert pub.run(_double_sessions, factor=5) == 10  # not prefetched: computed here
+    finally:
+        saver.close()
+        publish._MEMO.clear()
+
+
+def test_kernel_engine_runs_without_an_installed_kernel_name(tmp_path):
+    path = _nb(tmp_path / "nb" / "k.ipynb", ['print("k", min_cell)', "1/0"])
+    with pytest.raises(report.NotebookFailed) as e:
+        report.run_notebooks([path], tmp_path / "out", {"min_cell": 4}, engine="kernel")
+    # code cells: 1 parameters, 2 print, 3 the division
+    assert e.value.cell == 3 and "ZeroDivisionError" in e.value.format("en")
+    nb = nbformat.read(str(tmp_path / "out" / "k.ipynb"), as_version=4)
+    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert "k 4\n" in texts
+
+
+def test_missing_theming_start_is_reported_before_running(tmp_path, small_source):
+    import shutil
+
+    import yaml
+
+    src = tmp_path / "nochange"
+    shutil.copytree(small_source, src)
+    cfg = yaml.safe_load((src / "evaluation.yml").read_text(encoding="utf-8"))
+    cfg.pop("change", None)
+    (src / "evaluation.yml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    folder = tmp_path / "notebooks"
+    _nb(folder / "03-theming.ipynb", ["raise RuntimeError('must not run')"])
+    with pytest.raises(ParameterError) as e:
+        report.run_report(src, tmp_path / "out", notebooks=["03-theming"],
+                          notebook_folder=folder, scan=False)
+    assert "theming_start" in e.value.format("en")
