@@ -1028,8 +1028,10 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
     if lang not in ("fr", "en"):
         raise ParameterError(f"Langue inconnue : « {lang} » (fr ou en).",
                              f"Unknown language: '{lang}' (fr or en).")
-    source = Path(source)
-    out = Path(out_dir)
+    # absolute paths: the notebooks run with their own working directory, so a
+    # relative output folder would otherwise be resolved against it
+    source = Path(source).resolve()
+    out = Path(out_dir).resolve()
     if not source.exists():
         raise ParameterError(f"Source introuvable : « {source} ».",
                              f"Source not found: '{source}'.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -96,8 +97,14 @@ def run(tmp_path_factory):
                      theming_start=date(2024, 1, 10), year_totals={})
     out = base / "out"
     lines: list = []
-    res = report.run_report(src, out, lang="fr", parameters={"seed": "3"}, progress=lines.append,
-                            scan=False)
+    # relative paths, as `make report` gives them (the notebooks run in their own folder)
+    cwd = os.getcwd()
+    os.chdir(base)
+    try:
+        res = report.run_report("data", "out", lang="fr", parameters={"seed": "3"},
+                                progress=lines.append, scan=False)
+    finally:
+        os.chdir(cwd)
     return {"src": src, "out": out, "result": res, "progress": lines}
 
 
