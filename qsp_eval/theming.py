@@ -528,7 +528,10 @@ def grade_evidence(ci_low: float, ci_high: float, *, placebo_passed: bool,
       estimates, i.e. placebo p ≤ 0.10 with at least 9 placebos) and
       sensitivity (every run adjusted for a context event keeps an interval
       on the same side of 1; passed when no event is declared):
-      both → ``strong``, one → ``moderate``, none → ``weak``.
+      both → ``strong``, one → ``moderate``, none → ``weak``;
+    * ``strong`` also needs the estimate to stand clearly away from 1: the
+      99 % interval (derived from the 95 % one on the log scale) must exclude 1,
+      i.e. p < 0.01; an interval that barely clears 1 is at most ``moderate``.
 
     Examples
     --------
@@ -538,11 +541,20 @@ def grade_evidence(ci_low: float, ci_high: float, *, placebo_passed: bool,
     'inconclusive'
     >>> grade_evidence(1.1, 1.9, placebo_passed=False, sensitivity_passed=True)
     'moderate'
+    >>> grade_evidence(1.02, 1.75, placebo_passed=True, sensitivity_passed=True)
+    'moderate'
     """
     if not (np.isfinite(ci_low) and np.isfinite(ci_high)) or ci_low <= 1 <= ci_high:
         return "inconclusive"
     passed = int(bool(placebo_passed)) + int(bool(sensitivity_passed))
-    return {2: "strong", 1: "moderate", 0: "weak"}[passed]
+    grade = {2: "strong", 1: "moderate", 0: "weak"}[passed]
+    if grade == "strong":
+        z95 = 1.959963984540054
+        se = (np.log(ci_high) - np.log(ci_low)) / (2 * z95)
+        z = abs(np.log(ci_low) + np.log(ci_high)) / 2 / se
+        if z < 2.5758293035489004:  # the 99 % interval would include 1
+            grade = "moderate"
+    return grade
 
 
 def _num(x: float, lang: str, digits: int = 1) -> str:

@@ -89,6 +89,10 @@ def test_naive_before_after_by_hand():
     (1.2, 2.1, False, False, "weak"),
     (0.8, 1.7, True, True, "inconclusive"),
     (0.5, 0.9, True, True, "strong"),      # a clear drop is graded the same way
+    # by hand: ln 1.02 = 0.01980, ln 1.75 = 0.55962 → log RR 0.28971, SE = 0.53982/3.91993
+    # = 0.13771, z = 2.104 < 2.576 (p ≈ 0.035): both checks pass but only "moderate"
+    (1.02, 1.75, True, True, "moderate"),
+    # (1.2, 2.1): z = 0.46210 / 0.14276 = 3.24 ≥ 2.576 → strong (first row above)
     (float("nan"), float("nan"), True, True, "inconclusive"),
 ])
 def test_grade_evidence_rules(lo, hi, placebo, sens, expected):
