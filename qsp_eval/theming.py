@@ -512,10 +512,11 @@ class Verdict:
 
 EVIDENCE_LABELS = {
     "strong": ("solide", "strong"),
-    "moderate": ("modérée", "moderate"),
+    "moderate": ("modéré", "moderate"),
     "weak": ("faible", "weak"),
-    "inconclusive": ("non concluante", "inconclusive"),
+    "inconclusive": ("non concluant", "inconclusive"),
 }
+"""Evidence grade -> (French, English) words, read after "niveau de preuve :" (masculine)."""
 
 
 def grade_evidence(ci_low: float, ci_high: float, *, placebo_passed: bool,

@@ -666,13 +666,11 @@ def _theming_parts(theming, lang) -> dict | None:
     return {"text": text, "evidence": evidence, "estimate": est}
 
 
-#: Evidence grades of :mod:`qsp_eval.theming` (same words as its verdict).
-_EVIDENCE = {
-    "strong": ("solide", "strong"),
-    "moderate": ("modérée", "moderate"),
-    "weak": ("faible", "weak"),
-    "inconclusive": ("non concluante", "inconclusive"),
-}
+def _evidence_labels() -> dict:
+    """Evidence grades of :mod:`qsp_eval.theming` (the same words as its verdict)."""
+    from .theming import EVIDENCE_LABELS
+
+    return EVIDENCE_LABELS
 
 
 def _theming(ctx) -> list[str]:
@@ -686,7 +684,7 @@ def _theming(ctx) -> list[str]:
     ev = parts.get("evidence")
     said = ("niveau de preuve" in text.lower() or "strength of evidence" in text.lower())
     if ev and not said:
-        fr, en = _EVIDENCE.get(str(ev), (str(ev), str(ev)))
+        fr, en = _evidence_labels().get(str(ev), (str(ev), str(ev)))
         lines.append("")
         lines.append(ctx.tr(f"Niveau de preuve : {fr}.", f"Strength of evidence: {en}."))
     return lines
@@ -1110,7 +1108,7 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
             parts["estimate"].get("rate_ratio")) is not None:
         est = parts["estimate"]
         ev = parts.get("evidence")
-        evt = _EVIDENCE.get(str(ev), (str(ev), str(ev)))[0 if lang == "fr" else 1] if ev else ""
+        evt = _evidence_labels().get(str(ev), (str(ev), str(ev)))[0 if lang == "fr" else 1] if ev else ""
         add("theming_rate_ratio",
             ctx.tr("Thématisées / non thématisées (rapport des passages)",
                    "Themed / plain sessions (ratio of visits)"), "",

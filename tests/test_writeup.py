@@ -185,7 +185,7 @@ def test_theming_verdict_and_evidence():
           "themed_vs_plain": {"visits": {"rate_ratio": 1.6, "ci_low": 1.2, "ci_high": 2.1}}}
     fr = build_writeup({}, theming=th, config=_cfg())
     assert "Les permanences thématisées ont accueilli 1,6 fois plus.\n\nNiveau de preuve : " \
-           "modérée." in fr
+           "modéré." in fr
     en = build_writeup({}, theming=th, config=_cfg(), lang="en")
     assert "Themed sessions drew 1.6 times as many." in en
     assert "Strength of evidence: moderate." in en
@@ -484,7 +484,7 @@ def test_theming_result_object_is_read_like_the_json():
                                       "rate_ratio": [1.1, 0.9], "ci_low": [0.8, 0.5],
                                       "ci_high": [1.5, 1.6]}))
     fr = build_writeup({}, theming=res, config=_cfg())
-    assert "Les données ne permettent pas de trancher.\n\nNiveau de preuve : non concluante." in fr
+    assert "Les données ne permettent pas de trancher.\n\nNiveau de preuve : non concluant." in fr
     en = build_writeup({}, theming=res, config=_cfg(), lang="en")
     assert "The data cannot tell.\n\nStrength of evidence: inconclusive." in en
     kf = key_figures({}, theming=res, config=_cfg(), lang="en").set_index("key")

@@ -20,7 +20,7 @@ DESCRIPTION = (
     "(tendance, saison), comparaison des permanences thématisées et non thématisées de la\n"
     "même période (passages et premières venues), comparaison naïve avant/après, tests\n"
     "placebo (fausses dates de début), puissance (plus petit effet détectable) et une\n"
-    "phrase de conclusion graduée (solide, modérée, faible, non concluante). Toujours\n"
+    "phrase de conclusion graduée (solide, modéré, faible, non concluant). Toujours\n"
     "« associé à », jamais « a causé ». La date de début vient de evaluation.yml\n"
     "(change: start:) sauf si --start est donné.\n\n"
     "Exemple : qsp-eval theming data/example --lang fr",
