@@ -348,7 +348,10 @@ def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
         ``field``, ``group``, ``unit``, ``level``, ``among``, ``test``
         ("cochran_armitage", "chi_square" or "fisher_freeman_halton_mc"),
         ``statistic`` (z for Cochran–Armitage, X² otherwise), ``df``,
-        ``p_value``, ``n``, ``periods`` (number of periods used).
+        ``p_value``, ``p_value_holm`` (Holm–Bonferroni adjustment over every
+        test of the returned table: many tests are run on the same few people,
+        so about one in twenty unadjusted p-values falls under 0.05 by chance),
+        ``n``, ``periods`` (number of periods used).
 
     Examples
     --------
@@ -360,7 +363,7 @@ def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
     >>> sorted(set(t["test"]))
     ['cochran_armitage', 'fisher_exact']
     """
-    from .stats import cochran_armitage, homogeneity_test
+    from .stats import cochran_armitage, holm_adjust, homogeneity_test
 
     if among not in ("known", "all"):
         raise ParameterError("among : « known » ou « all ».", "among: 'known' or 'all'.")
@@ -399,8 +402,10 @@ def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
             rows.append({**base, "group": g, "test": h["test"], "statistic": h["statistic"],
                          "df": h["df"], "p_value": h["p_value"], "n": h["n"]})
     cols = ["field", "group", "unit", "level", "among", "test", "statistic", "df", "p_value",
-            "n", "periods"]
-    return pd.DataFrame(rows, columns=cols)
+            "p_value_holm", "n", "periods"]
+    out = pd.DataFrame(rows, columns=[c for c in cols if c != "p_value_holm"])
+    out.insert(cols.index("p_value_holm"), "p_value_holm", holm_adjust(out["p_value"]))
+    return out
 
 
 def before_after(dataset, date, *, fields=None, unit: str = "people", among: str = "known",

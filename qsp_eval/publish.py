@@ -245,6 +245,8 @@ _HEADERS = {
     "ci_low": ("IC 95 % bas", "95% CI low"),
     "ci_high": ("IC 95 % haut", "95% CI high"),
     "p_value": ("p", "p"),
+    "p_value_holm": ("p ajusté (Holm)", "p adjusted (Holm)"),
+    "among": ("Parmi", "Among"),
     "test": ("Test", "Test"),
     "rate_ratio": ("Rapport de taux", "Rate ratio"),
     "n": ("n", "n"),
@@ -314,6 +316,15 @@ _HEADERS = {
 }
 #: Codes shown in tables, with their French and English words.
 _VALUES = {
+    "cochran_armitage": ("Cochran–Armitage (tendance)", "Cochran–Armitage (trend)"),
+    "fisher_freeman_halton_mc": ("Fisher–Freeman–Halton (exact, Monte-Carlo)",
+                                 "Fisher–Freeman–Halton (exact, Monte Carlo)"),
+    "fisher_exact": ("Fisher (exact)", "Fisher (exact)"),
+    "chi_square": ("Khi-deux de Pearson", "Pearson chi-square"),
+    "chi2": ("Khi-deux de Pearson", "Pearson chi-square"),
+    "newcombe_hybrid_score": ("Newcombe (score hybride)", "Newcombe (hybrid score)"),
+    "known": ("réponses renseignées", "stated answers"),
+    "all": ("toutes les réponses", "all answers"),
     "visits": ("passages", "visits"),
     "people": ("personnes", "people"),
     "sessions": ("permanences", "sessions"),
@@ -339,7 +350,8 @@ _PERCENT_COLS = {"share", "share_known"}
 _HIDDEN_COLS = {"suppressed", "suppression", "count_display", "person_id", "visitor_code",
                 "multi", "key", "ci_method", "trend_method", "count_source", "order"}
 _KEY_LIKE = {"period", "field", "level", "group", "unit", "survey", "question", "answer", "service",
-             "item", "category", "route", "activity", "theme", "check", "term", "outcome"}
+             "item", "category", "route", "activity", "theme", "check", "term", "outcome", "test",
+             "among"}
 
 
 def _fmt_value(col: str, v, lang: str) -> str:
@@ -388,6 +400,8 @@ _FIELD_LABELS = {
 def _label_group(field_code, group, lang: str, config=None) -> str:
     from .schema import PROFILE_FIELDS, label
 
+    if str(group) == "*":  # a test on the whole distribution
+        return tr("toutes catégories", "all categories", lang)
     groups = (getattr(config, "reporting_groups", None) or {}).get(str(field_code), {})
     if str(group) in groups:
         g = groups[str(group)] or {}

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _st
 
-__all__ = ["wilson_ci", "poisson_exact_ci", "count_mean_ci", "newcombe_diff_ci", "cochran_armitage",
+__all__ = [
+    "holm_adjust","wilson_ci", "poisson_exact_ci", "count_mean_ci", "newcombe_diff_ci", "cochran_armitage",
            "homogeneity_test", "rate_ratio_ci"]
 
 
@@ -346,3 +347,27 @@ def rate_ratio_ci(count1, exposure1, count0, exposure0, *, level: float = 0.95) 
     res["ci_low"], res["ci_high"] = float(to_r(plo)), float(to_r(phi))
     res["p_value"] = float(_st.binomtest(k, total, e1 / (e1 + e0)).pvalue)
     return res
+
+
+def holm_adjust(p_values) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (step-down, controls the family-wise error).
+
+    With ``m`` p-values sorted in increasing order ``p(1) ≤ … ≤ p(m)``, the
+    adjusted value of ``p(i)`` is ``max_{j ≤ i} min(1, (m − j + 1)·p(j))``.
+    Missing p-values stay NaN and do not count in ``m``.
+
+    Examples
+    --------
+    >>> holm_adjust([0.01, 0.04, 0.03]).round(4).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out

@@ -250,3 +250,13 @@ def test_rate_ratio_by_definition():
     assert sst.binom.cdf(20, 30, p_hi) == pytest.approx(0.025, abs=1e-6)
     # exact test of RR = 1: binomial test of 20 of 30 with p = 1/2
     assert r["p_value"] == pytest.approx(sst.binomtest(20, 30, 0.5).pvalue)
+
+
+def test_holm_adjust_by_hand():
+    from qsp_eval.stats import holm_adjust
+
+    # sorted: 0.01 (x3 = 0.03), 0.03 (x2 = 0.06), 0.04 (x1 = 0.04 -> max(0.06, 0.04) = 0.06)
+    assert holm_adjust([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    # capped at 1, NaN left out of m: m = 2, 0.6 x 2 = 1.2 -> 1, 0.7 -> max(1, 0.7) = 1
+    out = holm_adjust([0.6, float("nan"), 0.7])
+    assert out[0] == 1.0 and np.isnan(out[1]) and out[2] == 1.0
