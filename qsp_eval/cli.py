@@ -107,6 +107,15 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``qsp-eval``; returns the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # output piped into `head` or a closed pager: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = _guess_language(argv)
     i18n.set_language(lang)
@@ -123,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     except QspError as exc:
         print(exc.format(args.lang), file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # handled in main()
     except KeyboardInterrupt:
         print(tr("Interrompu.", "Interrupted."), file=sys.stderr)
         return 130

@@ -6,6 +6,8 @@ import sys
 
 import qsp_eval
 
+ROOT = __import__('pathlib').Path(__file__).resolve().parents[1]
+
 
 def test_every_export_resolves_and_is_in_its_module_all():
     for name, mod in qsp_eval._EXPORTS.items():
@@ -31,3 +33,14 @@ def test_help_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_output_piped_into_a_closed_pipe_is_not_an_error():
+    # `qsp-eval ... | head`: the reader has gone before the command writes; no error, exit 0
+    for args in (["--help"], ["validate", "data/example"]):
+        p = subprocess.Popen([sys.executable, "-m", "qsp_eval", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=str(ROOT))
+        p.stdout.close()  # closed before the interpreter has even started writing
+        err = p.stderr.read().decode()
+        assert p.wait() == 0, err
+        assert "Erreur" not in err and "Traceback" not in err
