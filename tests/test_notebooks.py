@@ -200,3 +200,49 @@ def test_second_full_run_identical_tables(run, tmp_path):
     a = {p.name: p.read_bytes() for p in (run["out"] / "tables").glob("*.csv")}
     b = {p.name: p.read_bytes() for p in (out2 / "tables").glob("*.csv")}
     assert a == b
+
+
+def test_every_number_in_the_writeups_is_in_the_published_tables(run):
+    """Issue 7: no number in the write-up is typed by hand or computed apart from the tables."""
+    import math
+
+    import pandas as pd
+
+    from qsp_eval.writeup import numbers_in, parse_number
+
+    values: set[float] = {95.0}  # "IC 95 %" is the interval's level, not a result
+    for p in (run["out"] / "tables").glob("*.csv"):
+        if p.stem == "key_figures":  # written by the write-up module itself
+            continue
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        for cell in df.to_numpy().ravel():
+            for lang in ("fr", "en"):
+                for tok in numbers_in(str(cell), lang):
+                    values.add(parse_number(tok, lang))
+            try:
+                values.add(float(cell))
+            except ValueError:
+                pass
+    values = {v for v in values if math.isfinite(v)}
+    for lang in ("fr", "en"):
+        text = (run["out"] / f"writeup.{lang}.md").read_text(encoding="utf-8")
+        unexplained = []
+        assert len(numbers_in(text, lang)) >= 20  # the check is not vacuous
+        for tok in numbers_in(text, lang):
+            x = parse_number(tok, lang)
+            sep = "," if lang == "fr" else "."
+            decimals = len(tok.split(sep)[1]) if sep in tok else 0
+            tol = 0.5 * 10 ** -decimals + 1e-9  # display rounding of the token
+            if not any(abs(x - v) <= tol or abs(x - 100 * v) <= tol for v in values):
+                unexplained.append(tok)
+        assert not unexplained, (lang, unexplained)
+
+
+def test_check_outputs_finds_nothing_in_the_full_report(run):
+    """Issue 5: the whole report on small simulated data passes the output scanner."""
+    from qsp_eval.cli import main
+
+    assert main(["check-outputs", str(run["out"])]) == 0
+    # small cells did occur and were hidden, so the clean scan is not empty by construction
+    profiles = (run["out"] / "tables" / "profiles_by_year.csv").read_text(encoding="utf-8")
+    assert "< 5" in profiles or "n.d." in profiles
