@@ -59,9 +59,34 @@ def _available() -> dict[str, object]:
     return mods
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Says "utilisation :" in French."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        if prefix is None:
+            prefix = tr("utilisation : ", "usage: ")
+        return super().add_usage(usage, actions, groups, prefix)
+
+
+class _RawFormatter(_Formatter, argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of a subcommand's description."""
+
+
+def _localise(parser: argparse.ArgumentParser, lang: str) -> None:
+    """French (or English) headings and -h text, instead of argparse's built-in English."""
+    parser.add_argument(
+        "-h", "--help", action="help",
+        help=tr("affiche cette aide et quitte", "show this help message and exit", lang),
+    )
+    parser._positionals.title = tr("arguments", "positional arguments", lang)
+    parser._optionals.title = tr("options", "options", lang)
+
+
 def build_parser(lang: str) -> argparse.ArgumentParser:
     """Build the argument parser with help texts in ``lang``."""
     parser = argparse.ArgumentParser(
+        add_help=False,
+        formatter_class=_Formatter,
         prog="qsp-eval",
         description=tr(
             "Atelier d'évaluation d'une permanence de réduction des risques : vérifie les "
@@ -78,6 +103,7 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
             lang,
         ),
     )
+    _localise(parser, lang)
     parser.add_argument(
         "--lang", choices=i18n.LANGUAGES, default=lang,
         help=tr("langue des messages (fr ou en)", "language of messages (fr or en)", lang),
@@ -93,8 +119,10 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
             name,
             help=tr(*mod.HELP, lang),
             description=tr(*mod.DESCRIPTION, lang),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_RawFormatter,
+            add_help=False,
         )
+        _localise(p, lang)
         p.add_argument(
             "--lang", choices=i18n.LANGUAGES, default=lang,
             help=tr("langue des messages et des sorties (fr ou en)",
