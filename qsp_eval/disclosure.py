@@ -1592,21 +1592,6 @@ def _frame_rows(df) -> tuple[list, list[list]]:
     return header, rows
 
 
-def _read_csv(path: Path):
-    import pandas as pd
-
-    last = None
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            return pd.read_csv(path, sep=None, engine="python", dtype=str, encoding=enc,
-                               keep_default_na=False)
-        except UnicodeDecodeError as exc:
-            last = exc
-        except pd.errors.EmptyDataError:
-            return pd.DataFrame()
-    raise last  # pragma: no cover
-
-
 class _HTMLCollector:
     """Collect tables (with their marking) and text lines from an HTML/SVG document."""
 
@@ -1791,7 +1776,7 @@ def scan_outputs(folder, *, rules: DisclosureRules | None = None,
     >>> [f.kind for f in scan_outputs(d)]
     ['small_cell']
     """
-    import json
+    from .io import read_json
 
     root = Path(folder)
     ps = frozenset(str(p) for p in (pseudonyms or ()) if str(p))
@@ -1799,7 +1784,7 @@ def scan_outputs(folder, *, rules: DisclosureRules | None = None,
     mpath = root / MANIFEST_NAME
     if mpath.is_file():
         try:
-            man = json.loads(mpath.read_text(encoding="utf-8"))
+            man = read_json(mpath)
         except (ValueError, OSError):
             man = {}
         marked_files = {"person": set(man.get("person_tables", []) or []),
@@ -1828,6 +1813,9 @@ def scan_outputs(folder, *, rules: DisclosureRules | None = None,
 
 
 def _scan_file(path, rel, ext, *, rules, ps, marked_files, lang):
+    # the files are read by qsp_eval.io; what may be published is decided here
+    from . import io as qio
+
     out: list = []
     tab_word, line_word = tr("tableau", "table", lang), tr("ligne", "line", lang)
 
@@ -1871,37 +1859,26 @@ def _scan_file(path, rel, ext, *, rules, ps, marked_files, lang):
 
     if ext in (".png", ".jpg", ".jpeg", ".gif", ".pdf", ".webp", ".tif", ".tiff"):
         return [Finding(rel, "", "unreadable", "notice")]
-    if ext in (".csv", ".tsv"):
-        header, rows = _frame_rows(_read_csv(path))
-        return table(header, rows, rel)
-    if ext == ".parquet":
-        import pandas as pd
-
-        header, rows = _frame_rows(pd.read_parquet(path))
+    if ext in (".csv", ".tsv", ".parquet"):
+        header, rows = _frame_rows(qio.read_output_table(path))
         return table(header, rows, rel)
     if ext in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True, data_only=True)
-        for ws in wb.worksheets:
+        for title, sheet_rows in qio.read_output_workbook(path).items():
             vals = [["" if v is None else (str(int(v)) if isinstance(v, float) and v == int(v)
                                            else str(v)) for v in row]
-                    for row in ws.iter_rows(values_only=True)]
+                    for row in sheet_rows]
             vals = [r for r in vals if any(x != "" for x in r)]
             if not vals:
                 continue
-            name = f"{rel}[{ws.title}]"
+            name = f"{rel}[{title}]"
             out += table(vals[0], vals[1:], name)
-        wb.close()
         return out
     if ext in (".html", ".htm", ".svg"):
-        return html(path.read_text(encoding="utf-8", errors="replace"), rel)
+        return html(qio.read_text_file(path, errors="replace"), rel)
     if ext in (".md", ".markdown"):
-        return markdown(path.read_text(encoding="utf-8", errors="replace").splitlines(), rel)
+        return markdown(qio.read_text_file(path, errors="replace").splitlines(), rel)
     if ext == ".ipynb":
-        import json
-
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb = qio.read_json(path)
         for k, cell in enumerate(nb.get("cells", []), start=1):
             prefix = tr(f"cellule {k}, ", f"cell {k}, ", lang)
             src = cell.get("source", "")
@@ -1931,13 +1908,11 @@ def _scan_file(path, rel, ext, *, rules, ps, marked_files, lang):
                     out.append(Finding(rel, prefix.rstrip(", "), "unreadable", "notice"))
         return out
     if ext in (".txt", ".json", ".yml", ".yaml", ".tex", ".rst"):
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = qio.read_text_file(path, errors="replace").splitlines()
         return text_lines(list(enumerate(lines, start=1)), rel,
                           lambda no: f"{line_word} {no}")
     if ext == ".docx":
-        import docx
-
-        doc = docx.Document(str(path))
+        doc = qio.read_docx(path)
         paras = [(i + 1, p.text) for i, p in enumerate(doc.paragraphs)]
         out += text_lines(paras, rel, lambda no: tr(f"paragraphe {no}", f"paragraph {no}", lang))
         for k, tb in enumerate(doc.tables, start=1):

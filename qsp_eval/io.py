@@ -36,6 +36,18 @@ __all__ = [
     "load_source",
     "read_source",
     "write_template",
+    "write_text",
+    "read_text_file",
+    "read_binary",
+    "read_json",
+    "file_sha256",
+    "save_figure",
+    "write_docx",
+    "read_docx",
+    "read_published_tables",
+    "read_output_table",
+    "read_output_workbook",
+    "read_notebook",
 ]
 
 #: Suffixes accepted for a table file, in order of preference.
@@ -943,3 +955,261 @@ def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
     wb.move_sheet(lists, offset=len(wb.sheetnames))
     wb.save(p)
     return p
+
+
+# ---------------------------------------------------------------------------
+# Report and output files (figures, text, Word, manifests, published tables)
+# ---------------------------------------------------------------------------
+#: Fixed SVG id salt: a figure saved twice gives byte-identical SVG files.
+SVG_HASH_SALT = "qsp-eval"
+#: Fixed core dates of every saved Word document, so a rerun writes the same properties.
+DOCX_FIXED_DATE = _dt.datetime(2000, 1, 1)
+
+
+def write_text(text: str, path) -> Path:
+    """Write ``text`` as UTF-8 with ``\\n`` line ends; create parent folders; return the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_text("bonjour\\n", Path(tempfile.mkdtemp()) / "a" / "b.md")
+    >>> p.read_bytes()
+    b'bonjour\\n'
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    return p
+
+
+def read_text_file(path, *, errors: str = "strict") -> str:
+    """Return the content of a UTF-8 text file.
+
+    Parameters
+    ----------
+    path : path-like
+    errors : str, keyword-only
+        Decoding error handler: ``"strict"`` (default: a byte that is not UTF-8
+        raises :class:`UnicodeDecodeError`) or ``"replace"`` (it becomes U+FFFD,
+        as the disclosure scanner wants: it must read every file it can).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.txt"
+    >>> _ = p.write_bytes(b"caf\\xe9")
+    >>> read_text_file(p, errors="replace")
+    'caf\\ufffd'
+    """
+    return Path(path).read_text(encoding="utf-8", errors=errors)
+
+
+def read_binary(path) -> bytes:
+    """Return the bytes of a file (an image to embed, a key file...).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "k"
+    >>> _ = p.write_bytes(b"\\x00\\x01")
+    >>> read_binary(p)
+    b'\\x00\\x01'
+    """
+    return Path(path).read_bytes()
+
+
+def read_json(path):
+    """Return the object held in a UTF-8 JSON file.
+
+    Raises :class:`ValueError` (a :class:`json.JSONDecodeError` or
+    :class:`UnicodeDecodeError`) when the file is not valid UTF-8 JSON, and
+    :class:`OSError` when it cannot be read; callers decide what that means.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_json({"b": 1, "a": [2]}, Path(tempfile.mkdtemp()) / "m.json")
+    >>> read_json(p)
+    {'a': [2], 'b': 1}
+    """
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def file_sha256(path) -> str:
+    """Return the SHA-256 of a file's bytes as 64 lowercase hex digits (read by 1 MiB chunks).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "e"
+    >>> _ = p.write_bytes(b"")
+    >>> file_sha256(p)[:16]  # SHA-256 of the empty string (FIPS 180-4 test vector)
+    'e3b0c44298fc1c14'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_figure(fig, path_stem, *, dpi: int = 150) -> list[Path]:
+    """Save a Matplotlib figure (or the figure of an Axes) as PNG and SVG.
+
+    Writes ``<path_stem>.png`` (``dpi``, white background, no "Software"
+    metadata) and ``<path_stem>.svg`` (no creation date or creator, and element
+    ids drawn with the fixed salt :data:`SVG_HASH_SALT`, so a rerun gives the
+    same file byte for byte). Parent folders are created.
+
+    Returns
+    -------
+    list of Path
+        The PNG and SVG paths.
+
+    Examples
+    --------
+    >>> # save_figure(ax, "outputs/figures/attendance_by_year")
+    """
+    import matplotlib
+
+    fig = getattr(fig, "figure", fig)
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png = stem.with_name(stem.name + ".png")
+    svg = stem.with_name(stem.name + ".svg")
+    fig.savefig(png, dpi=dpi, facecolor="white", metadata={"Software": None})
+    with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+        fig.savefig(svg, facecolor="white", metadata={"Date": None, "Creator": None})
+    return [png, svg]
+
+
+def write_docx(document, path) -> Path:
+    """Save a python-docx ``Document`` to ``path`` (parents created); return the path.
+
+    The document's core dates (created, modified, last printed) are first set to
+    :data:`DOCX_FIXED_DATE`, so that a rerun writes the same properties.
+
+    Examples
+    --------
+    >>> # write_docx(docx.Document(), "outputs/writeup.fr.docx")
+    """
+    try:
+        document.core_properties.created = DOCX_FIXED_DATE
+        document.core_properties.modified = DOCX_FIXED_DATE
+        document.core_properties.last_printed = DOCX_FIXED_DATE
+    except (AttributeError, ValueError):  # pragma: no cover - older python-docx
+        pass
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(p))
+    return p
+
+
+def read_docx(path):
+    """Open a ``.docx`` file and return its python-docx ``Document`` (for reading).
+
+    Examples
+    --------
+    >>> # doc = read_docx("outputs/writeup.fr.docx"); [p.text for p in doc.paragraphs]
+    """
+    import docx
+
+    return docx.Document(str(path))
+
+
+def read_published_tables(folder) -> dict:
+    """Return ``{stem: DataFrame}`` for every ``tables/*.csv`` of a report folder.
+
+    Read with :func:`pandas.read_csv` defaults (comma-separated UTF-8, header
+    row; numbers come back as numbers since the write-up computes with them;
+    empty cells are NA); sorted by name; ``{}`` when there is no ``tables/``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> read_published_tables(tempfile.mkdtemp())
+    {}
+    """
+    import pandas as pd
+
+    tdir = Path(folder) / "tables"
+    if not tdir.is_dir():
+        return {}
+    return {p.stem: pd.read_csv(p) for p in sorted(tdir.glob("*.csv"))}
+
+
+def read_output_table(path):
+    """Read a ``.csv``/``.tsv`` or ``.parquet`` output file for the disclosure scanner.
+
+    CSV/TSV: the delimiter is sniffed, UTF-8 (byte-order mark allowed) is tried
+    first, then Windows-1252; every cell is a ``str`` and empty cells are
+    ``""`` (nothing is turned into NA). A file whose delimiter cannot be
+    sniffed (an empty file, for one) raises :class:`csv.Error`.
+    Parquet: the columns keep their stored types (missing values stay NA).
+    The index is a plain range.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_bytes("groupe;n\\nfemme trans;3\\n".encode("cp1252"))
+    >>> read_output_table(p).to_dict("records")
+    [{'groupe': 'femme trans', 'n': '3'}]
+    """
+    import pandas as pd
+
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        return pd.read_parquet(p)
+    last = None
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return pd.read_csv(p, sep=None, engine="python", dtype=str, encoding=enc,
+                               keep_default_na=False)
+        except UnicodeDecodeError as exc:
+            last = exc
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
+    raise last  # pragma: no cover - cp1252 decodes almost any byte
+
+
+def read_output_workbook(path) -> dict:
+    """Read every sheet of an ``.xlsx``/``.xlsm`` output file, values only.
+
+    Returns
+    -------
+    dict[str, list[tuple]]
+        Sheet title -> its rows in order, each a tuple of the cells' stored
+        values (formulas give their cached value; empty cells are ``None``).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> p = write_tables_xlsx({"t": pd.DataFrame({"n": [3]})}, Path(tempfile.mkdtemp()) / "w.xlsx")
+    >>> read_output_workbook(p)
+    {'t': [('n',), (3,)]}
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+    finally:
+        wb.close()
+
+
+def read_notebook(path):
+    """Read a Jupyter notebook file (nbformat 4) and return its ``NotebookNode``.
+
+    Examples
+    --------
+    >>> # nb = read_notebook("outputs/example/notebooks/01-attendance.ipynb"); len(nb.cells)
+    """
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)

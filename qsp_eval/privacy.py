@@ -371,7 +371,9 @@ def resolve_key_with_origin(*, key_file=None, data_path=None) -> tuple[bytes, st
                     "elsewhere: whoever holds both the data and the key could link pseudonyms "
                     "back to visitor codes.",
                 )
-        key = kf.read_bytes().strip()
+        from .io import read_binary
+
+        key = read_binary(kf).strip()
         origin = "file"
     elif os.environ.get(KEY_ENV):
         key = os.environ[KEY_ENV].strip().encode("utf-8")

@@ -79,7 +79,7 @@ def _signature(path: Path) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in items)
 
 
-def load_dataset(source):
+def load_dataset(source, *, key_file=None):
     """Load and validate ``source`` with :func:`qsp_eval.io.load_source`, cached in the process.
 
     The cache holds one source, keyed by its absolute path and the name, size and
@@ -87,9 +87,23 @@ def load_dataset(source):
     returned :class:`~qsp_eval.schema.Dataset` is shared: never modify it
     (analysis functions never do).
 
+    Parameters
+    ----------
+    source : path-like
+        Data folder or workbook.
+    key_file : path-like, keyword-only, optional
+        Pseudonymisation key file (see :func:`qsp_eval.privacy.resolve_key`: kept
+        outside the data folder; refused otherwise). With a key file, a cached
+        dataset is reused only if it was loaded with the same key file (same path,
+        size and modification time), so pseudonyms are the same on every run.
+        Without one, whatever dataset is cached for ``source`` is reused: the
+        report's notebooks call ``setup(source, ...)`` and so get the dataset the
+        report loaded with its key. A first load without key file uses
+        ``QSP_PSEUDONYM_KEY``, else a random key.
+
     Examples
     --------
-    >>> # ds = load_dataset("../data/example")
+    >>> # ds = load_dataset("../data/example", key_file="~/cles/qsp.key")
     """
     from .io import load_source
 
@@ -97,11 +111,16 @@ def load_dataset(source):
     if not path.exists():
         raise ParameterError(f"Source introuvable : « {source} ».", f"Source not found: '{source}'.")
     key = (str(path), _signature(path))
-    if key not in _CACHE:
+    key_sig = None
+    if key_file is not None:
+        kf = Path(key_file).expanduser().resolve()
+        key_sig = (str(kf), *(_signature(kf)[0][1:] if kf.is_file() else ()))
+    cached = _CACHE.get(key)
+    if cached is None or (key_sig is not None and cached[0] != key_sig):
         _CACHE.clear()
         _MEMO.clear()
-        _CACHE[key] = load_source(path)
-    return _CACHE[key]
+        _CACHE[key] = (key_sig, load_source(path, key_file=key_file))
+    return _CACHE[key][1]
 
 
 # ---------------------------------------------------------------------------
@@ -500,33 +519,15 @@ def _is_number(v) -> bool:
 
 
 def save_figure(fig, path_stem, *, dpi: int = 150) -> list[Path]:
-    """Save a Matplotlib figure (or the figure of an Axes) as PNG and SVG.
-
-    Writes ``<path_stem>.png`` (``dpi``, white background) and
-    ``<path_stem>.svg`` (no creation date, so a rerun gives the same file).
-    Parent folders are created. (To move to :mod:`qsp_eval.io`.)
-
-    Returns
-    -------
-    list of Path
-        The PNG and SVG paths.
+    """Save a figure as PNG and SVG: :func:`qsp_eval.io.save_figure` (kept here by name).
 
     Examples
     --------
     >>> # save_figure(ax, "outputs/figures/attendance_by_year")
     """
-    fig = getattr(fig, "figure", fig)
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    png = stem.with_name(stem.name + ".png")
-    svg = stem.with_name(stem.name + ".svg")
-    import matplotlib
+    from .io import save_figure as _save
 
-    fig.savefig(png, dpi=dpi, facecolor="white", metadata={"Software": None})
-    # fixed salt: the SVG's element ids (clip paths...) are the same on every run
-    with matplotlib.rc_context({"svg.hashsalt": "qsp-eval"}):
-        fig.savefig(svg, facecolor="white", metadata={"Date": None, "Creator": None})
-    return [png, svg]
+    return _save(fig, path_stem, dpi=dpi)
 
 
 def _save_pickled(data: bytes, stem: str, dpi: int) -> list[str]:
@@ -625,12 +626,10 @@ _SAVER: FigureSaver | None = None
 
 
 def write_text(text: str, path) -> Path:
-    """Write UTF-8 text with ``\\n`` line ends; create parent folders. (To move to io.)"""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    return p
+    """Write UTF-8 text with ``\\n`` line ends: :func:`qsp_eval.io.write_text` (kept by name)."""
+    from .io import write_text as _write
+
+    return _write(text, path)
 
 
 # ---------------------------------------------------------------------------
@@ -766,14 +765,14 @@ class Publisher:
         Both its CSV (``tables/<name>.csv``) and its sheet of ``tables/tables.xlsx`` are
         listed, following the convention of :func:`qsp_eval.disclosure.scan_outputs`.
         """
-        import json
+        from .io import read_json
 
         mod = _disclosure()
         path = self.output_dir / getattr(mod, "MANIFEST_NAME", "disclosure.json")
         lists = {"person": set(), "activity": set()}
         if path.is_file():
             try:
-                man = json.loads(path.read_text(encoding="utf-8"))
+                man = read_json(path)
                 lists["person"] = set(man.get("person_tables", []) or [])
                 lists["activity"] = set(man.get("activity_tables", []) or [])
             except ValueError:
@@ -897,7 +896,9 @@ class Publisher:
             meta = {"qsp_eval": {"kind": "figure", "name": name, "title": title,
                                  "alt": alt or title}}
             # PNG only in the notebook: the report reads the SVG file (figures/<name>.svg)
-            _display({"image/png": base64.b64encode(png.read_bytes()).decode("ascii"),
+            from .io import read_binary
+
+            _display({"image/png": base64.b64encode(read_binary(png)).decode("ascii"),
                       "text/plain": title or name}, meta)
         return None
 
@@ -958,7 +959,9 @@ class Publisher:
         if "/" in filename or "\\" in filename or filename.startswith("."):
             raise ParameterError(f"Nom de fichier invalide « {filename} ».",
                                  f"Invalid file name '{filename}'.")
-        return write_text(text, self.output_dir / filename)
+        from .io import write_text as _write
+
+        return _write(text, self.output_dir / filename)
 
 
 def setup(source: str, *, output_dir: str, lang: str = "fr", period: str = "year",
@@ -1029,43 +1032,26 @@ def _tidy_for_publication(df):
 
 
 def _write_docx(module: str, markdown: str, path: str) -> str:
-    """Turn Markdown into a .docx with ``<module>.writeup_docx`` and save it (fixed dates)."""
+    """Turn Markdown into a .docx with ``<module>.writeup_docx``; save it with fixed dates."""
     import importlib
 
-    doc = importlib.import_module(module).writeup_docx(markdown)
-    _fix_docx_dates(doc)
-    doc.save(path)
+    from .io import write_docx
+
+    write_docx(importlib.import_module(module).writeup_docx(markdown), path)
     return path
-
-
-def _fix_docx_dates(doc) -> None:
-    """Give a Word document fixed core dates so that a rerun writes the same properties."""
-    from datetime import datetime
-
-    try:
-        fixed = datetime(2000, 1, 1)
-        doc.core_properties.created = fixed
-        doc.core_properties.modified = fixed
-        doc.core_properties.last_printed = fixed
-    except (AttributeError, ValueError):  # pragma: no cover - older python-docx
-        pass
 
 
 # ---------------------------------------------------------------------------
 # Report-level helpers (used by qsp_eval.report)
 # ---------------------------------------------------------------------------
 def read_published_tables(folder) -> dict:
-    """Return ``{stem: DataFrame}`` for every ``tables/*.csv`` of a report folder.
+    """``{stem: DataFrame}`` of a report folder's ``tables/*.csv``.
 
-    Read with :func:`pandas.read_csv` so numbers come back as numbers
-    (the write-up computes with them); sorted by name.
+    See :func:`qsp_eval.io.read_published_tables` (kept here by name).
     """
-    import pandas as pd
+    from .io import read_published_tables as _read
 
-    tdir = Path(folder) / "tables"
-    if not tdir.is_dir():
-        return {}
-    return {p.stem: pd.read_csv(p) for p in sorted(tdir.glob("*.csv"))}
+    return _read(folder)
 
 
 def write_workbook(folder) -> Path | None:

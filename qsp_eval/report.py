@@ -44,7 +44,6 @@ Output folder
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import signal
@@ -54,10 +53,12 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 from .errors import ParameterError, QspError
 from .i18n import tr
+from .io import read_binary, write_text
 
 __all__ = [
     "NOTEBOOKS",
@@ -646,9 +647,9 @@ def run_notebooks(paths, out_dir, parameters: dict, *, timeout=DEFAULT_TIMEOUT,
                 progress_bar=False, log_output=False, cwd=str(path.parent),
                 request_save_on_cell_execute=False, **kwargs)
         except PapermillExecutionError as exc:
-            import nbformat
+            from .io import read_notebook
 
-            nb = nbformat.read(str(target), as_version=4)
+            nb = read_notebook(target)
             nb.cells = [c for c in nb.cells
                         if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
             failure = _EngineState.failure if engine == ENGINE_NAME else None
@@ -798,7 +799,7 @@ def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = 
                                 if figures_dir is not None and info.get("name") else None)
                     if svg_file is not None and svg_file.is_file():
                         src = "data:image/svg+xml;base64," + base64.b64encode(
-                            svg_file.read_bytes()).decode("ascii")
+                            read_binary(svg_file)).decode("ascii")
                     elif "image/svg+xml" in data:
                         svg = data["image/svg+xml"]
                         svg = "".join(svg) if isinstance(svg, list) else svg
@@ -829,7 +830,9 @@ def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = 
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
-    css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
+    # a package resource, not a data file (allow-listed in tests/test_io.py)
+    css = resources.files(__package__).joinpath("templates", "report.css").read_text(
+        encoding="utf-8")
     tpl = env.get_template("report.html.j2")
     sections = [{"id": sid, "stem": stem, "html": jinja2.utils.markupsafe.Markup(body)}
                 for sid, stem, body in blocks]
@@ -857,14 +860,6 @@ def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = 
 # ---------------------------------------------------------------------------
 # Manifest and the whole run
 # ---------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _versions() -> dict:
     from importlib import metadata
 
@@ -886,14 +881,14 @@ def write_manifest(folder, *, checksum: str, parameters: dict, extra: dict | Non
     (every file of the folder but the manifest: relative ``path``, ``bytes``,
     ``sha256``, sorted by path), plus ``extra``.
     """
-    from .io import write_json
+    from .io import file_sha256, write_json
 
     folder = Path(folder)
     files = []
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.name != "manifest.json":
             files.append({"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size,
-                          "sha256": _sha256(p)})
+                          "sha256": file_sha256(p)})
     manifest = {
         "tool": "qsp-eval report",
         "data_checksum": checksum,
@@ -974,10 +969,39 @@ def _prefetch_theming(saver, dataset, settings, declared, params) -> None:
     publish.prefetch(saver, dataset, settings, theming.theming_analysis, seed=seed)
 
 
+@contextlib.contextmanager
+def _key_for_kernels(key_file, source: Path, engine: str):
+    """With ``engine="kernel"`` and a key file, put the key in ``QSP_PSEUDONYM_KEY`` meanwhile.
+
+    Kernels are separate processes that load the data themselves: the environment
+    is how the key reaches them. The previous value (or absence) is restored.
+    """
+    if key_file is None or engine == ENGINE_NAME:
+        yield
+        return
+    from .privacy import KEY_ENV, resolve_key
+
+    try:
+        value = resolve_key(key_file=key_file, data_path=source).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParameterError(
+            "Avec --engine kernel, le fichier de clé doit être du texte (UTF-8).",
+            "With --engine kernel, the key file must be text (UTF-8).") from None
+    before = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(KEY_ENV, None)
+        else:
+            os.environ[KEY_ENV] = before
+
+
 def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = None,
                notebooks=None, notebook_folder=None, timeout=DEFAULT_TIMEOUT,
                progress=None, engine: str = ENGINE_NAME, scan: bool = True,
-               prefetch_theming: bool = True) -> ReportResult:
+               prefetch_theming: bool = True, key_file=None) -> ReportResult:
     """Build the whole report folder for ``source`` into ``out_dir``, atomically.
 
     Parameters
@@ -1007,6 +1031,14 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
         Start the theming analysis in the background worker before the notebooks
         run (in-process engine only), as ``03-theming`` will ask for it; the
         notebook computes it itself when its arguments differ.
+    key_file : path-like, optional
+        Pseudonymisation key file, kept outside the data folder (see
+        :func:`qsp_eval.privacy.resolve_key`): pseudonyms are then the same on
+        every run. The data are loaded with it (:func:`qsp_eval.publish.load_dataset`)
+        and the in-process notebooks reuse that dataset; with ``engine="kernel"``
+        the key reaches the notebooks' kernels through ``QSP_PSEUDONYM_KEY``.
+        Default: that variable, else a random key for the run. Never written
+        into the report (not even its path).
 
     Returns
     -------
@@ -1047,7 +1079,7 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
     if "lang" in declared:
         params["lang"] = lang
     say(tr("Vérification des données...", "Checking the data...", lang))
-    dataset = publish.load_dataset(str(source.resolve()))
+    dataset = publish.load_dataset(str(source.resolve()), key_file=key_file)
     settings = publish.check_settings(dataset, **{k: v for k, v in params.items()
                                                    if k in publish.SETTING_NAMES})
     if "03-theming" in [p.stem for p in paths] and settings.config.change is None:
@@ -1066,8 +1098,10 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
         try:
             if saver is not None and prefetch_theming:
                 _prefetch_theming(saver, dataset, settings, declared, params)
-            executed = run_notebooks(paths, tmp / "notebooks", run_params, timeout=timeout,
-                                     progress=say, lang=lang, engine=engine)
+            with _key_for_kernels(key_file, source, engine):
+                executed = run_notebooks(paths, tmp / "notebooks", run_params,
+                                         timeout=timeout, progress=say, lang=lang,
+                                         engine=engine)
             say(tr("Assemblage du rapport...", "Assembling the report...", lang))
             if saver is not None:
                 saver.wait()  # figures and .docx files written
@@ -1084,7 +1118,7 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
             subtitle = publish.report_subtitle(dataset, lang=lang)
             html_text = build_html(ordered, lang=lang, title=title, subtitle=subtitle,
                                    figures_dir=tmp / "figures")
-            (tmp / "report.html").write_text(html_text, encoding="utf-8")
+            write_text(html_text, tmp / "report.html")
             if saver is not None:
                 saver.wait()  # the workbook
         finally:

@@ -1291,7 +1291,7 @@ def write_simulation(out_dir, *, seed: int = DEFAULT_SEED, overwrite: bool = Fal
     --------
     >>> # write_simulation("data/example", seed=2021, overwrite=True)
     """
-    from .io import write_source
+    from .io import write_source, write_text
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -1311,9 +1311,7 @@ def write_simulation(out_dir, *, seed: int = DEFAULT_SEED, overwrite: bool = Fal
     try:
         written = write_source(src.tables, src.evaluation, tmp,
                                extra_json={"truth.json": src.truth})
-        readme = tmp / "README.md"
-        readme.write_text(_readme(seed, src.truth), encoding="utf-8")
-        written.append(readme)
+        written.append(write_text(_readme(seed, src.truth), tmp / "README.md"))
         if not out.exists():
             os.replace(tmp, out)
             return [out / p.name for p in written]

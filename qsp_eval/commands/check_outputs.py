@@ -59,11 +59,11 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Scan the folder; print each finding; return 2 if any would disclose, else 0."""
-    import json
     from pathlib import Path
 
     from ..disclosure import MANIFEST_NAME, rules_from_config, scan_outputs
     from ..errors import ParameterError
+    from ..io import read_json, read_text_file
 
     lang = getattr(args, "lang", "fr")
     folder = Path(args.folder)
@@ -73,7 +73,7 @@ def run(args) -> int:
     man = folder / MANIFEST_NAME
     if man.is_file():
         try:
-            saved = json.loads(man.read_text(encoding="utf-8")).get("rules") or {}
+            saved = read_json(man).get("rules") or {}
         except (ValueError, OSError):
             saved = {}
         config = {k: v for k, v in saved.items()
@@ -91,7 +91,7 @@ def run(args) -> int:
         p = Path(args.pseudonyms)
         if not p.is_file():
             raise ParameterError(f"Fichier introuvable : {p}", f"File not found: {p}")
-        pseudonyms = [x.strip() for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+        pseudonyms = [x.strip() for x in read_text_file(p).splitlines() if x.strip()]
     findings = scan_outputs(folder, rules=rules, pseudonyms=pseudonyms, lang=lang,
                             include_notices=True)
     errors = [f for f in findings if f.severity == "error"]

@@ -1,9 +1,9 @@
-"""``qsp-eval report SOURCE [--out DIR] [--lang fr|en] [-p name=value ...]``."""
+"""``qsp-eval report SOURCE [--out DIR] [--lang fr|en] [-p name=value ...] [--key-file FILE]``."""
 
 from __future__ import annotations
 
 from ..i18n import tr
-from ._common import add_source_argument
+from ._common import add_key_file_argument, add_source_argument
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -28,7 +28,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    """Declare SOURCE, --out, -p, --timeout, --engine."""
+    """Declare SOURCE, --out, -p, --timeout, --engine, --key-file."""
     add_source_argument(parser)
     parser.add_argument(
         "--out", metavar="DIR", default=None,
@@ -55,6 +55,7 @@ def add_arguments(parser) -> None:
                 "inprocess (default, fast: one interpreter) or kernel (one isolated ipykernel "
                 "per notebook)"),
     )
+    add_key_file_argument(parser)
 
 
 def run(args) -> int:
@@ -72,6 +73,7 @@ def run(args) -> int:
         print(line, file=sys.stderr, flush=True)
 
     result = report.run_report(args.source, out, lang=args.lang, parameters=params,
-                               timeout=args.timeout, progress=progress, engine=engine)
+                               timeout=args.timeout, progress=progress, engine=engine,
+                               key_file=getattr(args, "key_file", None))
     print(result.out_dir / "report.html")
     return 0
