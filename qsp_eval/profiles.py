@@ -28,6 +28,13 @@ non-binary and agender people).  Rows with ``level == "reporting"`` show
 those groups plus every code that belongs to no group; rows with
 ``level == "detail"`` keep the detailed codes.
 
+Before/after an event
+---------------------
+:func:`before_after` compares two sides of one date; :func:`before_after_events`
+does it for every dated event of the configuration (and the start of the
+change), in one long table, and adds derived groups that no single field holds
+(``chemsex_cis_men``: cis men practising chemsex, among all distinct people).
+
 Multi-select fields
 -------------------
 ``products`` holds several options per answer.  Each option is counted once
@@ -51,6 +58,9 @@ __all__ = [
     "group_share",
     "profile_tests",
     "before_after",
+    "before_after_events",
+    "BEFORE_AFTER_BY",
+    "DERIVED_FIELDS",
     "newcomers_profile",
     "group_label",
 ]
@@ -497,3 +507,228 @@ def before_after(dataset, date, *, fields=None, unit: str = "people", among: str
             "share_before", "count_after", "denominator_after", "share_after", "estimate",
             "ci_low", "ci_high", "ci_method", "test", "p_value"]
     return pd.DataFrame(rows, columns=cols)
+
+
+#: Derived profile fields of :func:`before_after_events` (not columns of the data):
+#: code -> (French noun phrase, English noun phrase).
+DERIVED_FIELDS = {
+    "chemsex_cis_men": ("hommes cis pratiquant le chemsex", "cis men practising chemsex"),
+}
+#: Columns whose groups add up to a published total in :func:`before_after_events`
+#: (pass them as ``by`` when publishing the table).
+BEFORE_AFTER_BY = ["event", "field", "level", "unit", "period"]
+_BA_COLUMNS = ["event", "event_date", "event_label_fr", "event_label_en", "event_kind",
+               "field", "level", "group", "unit", "among", "period", "period_start",
+               "period_end", "count", "denominator", "share", "ci_low", "ci_high",
+               "difference", "diff_ci_low", "diff_ci_high", "diff_ci_method", "test", "p_value"]
+_BA_PAIR = ["difference", "diff_ci_low", "diff_ci_high", "p_value"]
+
+
+def _cis_men_chemsex(v: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """Per side (``_p``): count of units that are cis men practising chemsex, and all units."""
+    if unit == "visits":
+        flag = ((v["gender"].astype("object") == "cis_man")
+                & (v["chemsex"].astype("object") == "yes")).to_numpy()
+        sides = v["_p"].to_numpy()
+    else:
+        w = v.loc[v["person_id"].notna()].sort_values("date", kind="stable")
+        persons = w.groupby(["_p", "person_id"], sort=False).size().index
+
+        def last_known(col):
+            x = w[col].astype("object").fillna("unknown")
+            known = w.loc[(x != "unknown").to_numpy()]
+            return known.groupby(["_p", "person_id"], sort=False)[col].last().reindex(persons)
+
+        g, c = last_known("gender"), last_known("chemsex")
+        flag = ((g.astype("object") == "cis_man") & (c.astype("object") == "yes")).to_numpy()
+        sides = persons.get_level_values(0).to_numpy()
+    out = []
+    for side in ("before", "after"):
+        m = sides == side
+        out.append({"_p": side, "count": int(flag[m].sum()), "denominator": int(m.sum())})
+    return pd.DataFrame(out)
+
+
+def _event_list(dataset, events, include_change):
+    cfg = dataset.config
+    evs = list(getattr(cfg, "events", ()) or ()) if events is None else list(events)
+    out = [(pd.Timestamp(e.date), e.label_fr, e.label_en, getattr(e, "kind", "context"))
+           for e in evs]
+    change = getattr(cfg, "change", None)
+    if include_change and change is not None:
+        out.append((pd.Timestamp(change.start), change.label_fr, change.label_en, "change"))
+    seen, uniq = set(), []
+    for e in sorted(out, key=lambda e: e[0]):
+        if (e[0], e[3]) not in seen:
+            seen.add((e[0], e[3]))
+            uniq.append(e)
+    return uniq
+
+
+def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_cis_men",),
+                        unit: str = "people", among: str = "known", level: str = "reporting",
+                        window_years: int | None = None, include_change: bool = True,
+                        rules=None) -> pd.DataFrame:
+    """Composition before vs. after each dated event, as one tidy long table.
+
+    Runs :func:`before_after` around each event (the context events of
+    ``config.events`` and, with ``include_change``, the start of the change
+    under evaluation) and stacks the results, one row per event × field ×
+    group × side.  The difference after − before, its Newcombe hybrid score
+    95 % interval (Newcombe 1998, method 10,
+    :func:`qsp_eval.stats.newcombe_diff_ci`) and the test of equal shares
+    (chi-square, or Fisher's exact test when an expected count is below 5)
+    are repeated on both rows of a pair.  A difference around a date is an
+    association: the event coincides with it, it is not shown to cause it
+    (other things change at the same time, e.g. theming from 2024).
+
+    Derived field ``chemsex_cis_men`` (group ``"yes"``; ``"no"`` is everybody
+    else): a person whose most recent known gender on that side is
+    ``cis_man`` **and** whose most recent known chemsex answer on that side is
+    ``yes``.  Its denominator is **all distinct people on that side**
+    (``among == "all"``), unknown answers included: people whose gender or
+    chemsex answer is not stated count as "no", so the share is a lower bound
+    of the true share.  With ``unit="visits"``, visits instead of people.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    events : sequence of Event, optional
+        Default ``dataset.config.events``.  ``[]`` and no change: empty table.
+    fields : list of str, optional
+        Profile fields (default: all of ``schema.PROFILE_FIELDS``).
+    derived : sequence of str
+        Derived fields of :data:`DERIVED_FIELDS` to add (``()`` for none).
+    unit, among, level
+        As in :func:`before_after` (``among`` applies to the data fields; the
+        derived field is always among all).
+    window_years : int, optional
+        Compare only the ``window_years`` years before the date with the
+        ``window_years`` years from the date on (default: all the data).
+    include_change : bool
+        Add ``config.change.start`` as an event (``event_kind == "change"``).
+    rules : DisclosureRules, optional
+        When given (``pub.rules``), the pair columns ``difference``,
+        ``diff_ci_low``, ``diff_ci_high`` and ``p_value`` are blanked for a
+        group where either side would be hidden or have its share withheld by
+        :func:`qsp_eval.disclosure.protect_table` with ``by=BEFORE_AFTER_BY``
+        (the same call the publisher makes): a difference shown next to one
+        published side would give the hidden side back.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``event`` (ISO date, the key of the event; "(change)" appended when the
+        change starts on the day of another event), ``event_date``, ``event_label_fr``,
+        ``event_label_en``, ``event_kind`` ("context" or "change"), ``field``,
+        ``level``, ``group``, ``unit``, ``among``, ``period`` ("before" or
+        "after"), ``period_start``, ``period_end`` (first and last held session
+        of the side, ISO dates), ``count``, ``denominator``, ``share``,
+        ``ci_low``/``ci_high`` (Wilson 95 % for ``share``), ``difference``
+        (share after − share before), ``diff_ci_low``, ``diff_ci_high``,
+        ``diff_ci_method`` ("newcombe_hybrid_score"), ``test``, ``p_value``.
+
+    Examples
+    --------
+    >>> from qsp_eval.schema import Event
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}, {"date": "2023-06-07"}],
+    ...   visits=[{"date": "2023-01-04", "person_id": "a", "gender": "cis_man", "chemsex": "yes"},
+    ...           {"date": "2023-06-07", "person_id": "b", "gender": "cis_man", "chemsex": "no"}])
+    >>> ev = [Event(pd.Timestamp("2023-05-15").date(), "Ouverture", "Opening")]
+    >>> r = before_after_events(ds, ev, fields=[])
+    >>> r.loc[r["group"] == "yes", ["period", "count", "denominator", "difference"]].values.tolist()
+    [['before', 1, 1, -1.0], ['after', 0, 1, -1.0]]
+    """
+    from .stats import homogeneity_test, newcombe_diff_ci, wilson_ci
+
+    fields = _check(fields)
+    bad = [d for d in derived if d not in DERIVED_FIELDS]
+    if bad:
+        raise ParameterError(f"Champ dérivé inconnu : {', '.join(bad)}.",
+                             f"Unknown derived field: {', '.join(bad)}.")
+    if window_years is not None and int(window_years) < 1:
+        raise ParameterError("window_years : un entier ≥ 1.", "window_years: an integer ≥ 1.")
+    frames = []
+    held_dates = dataset.sessions.loc[dataset.sessions["status"] == "held", "date"]
+    used: set = set()
+    for when, lab_fr, lab_en, kind in _event_list(dataset, events, include_change):
+        key = when.date().isoformat()
+        key = key if key not in used else f"{key} ({kind})"  # two events on one day
+        used.add(key)
+        start = end = None
+        if window_years is not None:
+            start = when - pd.DateOffset(years=int(window_years))
+            end = when + pd.DateOffset(years=int(window_years)) - pd.Timedelta(days=1)
+        d = held_dates
+        if start is not None:
+            d = d.loc[(d >= start) & (d <= end)]
+        limits = {}
+        for side, m in (("before", d < when), ("after", d >= when)):
+            sd = d.loc[m]
+            limits[side] = ((sd.min().date().isoformat(), sd.max().date().isoformat())
+                            if len(sd) else ("", ""))
+        rows = []
+        if fields:
+            ba = before_after(dataset, when, fields=fields, unit=unit, among=among,
+                              level=level, start=start, end=end)
+            for r in ba.to_dict("records"):
+                rows.append(r)
+        if derived:
+            v = _held_visits(dataset)
+            if start is not None:
+                v = v.loc[(v["date"] >= start) & (v["date"] <= end)]
+            v["_p"] = np.where(v["date"] < when, "before", "after")
+            for name in derived:
+                c = _cis_men_chemsex(v, unit).set_index("_p")
+                x0, n0 = int(c.loc["before", "count"]), int(c.loc["before", "denominator"])
+                x1, n1 = int(c.loc["after", "count"]), int(c.loc["after", "denominator"])
+                for grp, (y0, y1) in (("yes", (x0, x1)), ("no", (n0 - x0, n1 - x1))):
+                    diff, lo, hi = newcombe_diff_ci(y1, n1, y0, n0)
+                    h = homogeneity_test([[y0, y1], [n0 - y0, n1 - y1]])
+                    rows.append({"field": name, "level": "derived", "group": grp, "unit": unit,
+                                 "among": "all", "count_before": y0, "denominator_before": n0,
+                                 "count_after": y1, "denominator_after": n1, "estimate": diff,
+                                 "ci_low": lo, "ci_high": hi,
+                                 "ci_method": "newcombe_hybrid_score", "test": h["test"],
+                                 "p_value": h["p_value"]})
+        for r in rows:
+            for side in ("before", "after"):
+                x, n = int(r[f"count_{side}"]), int(r[f"denominator_{side}"])
+                lo, hi = wilson_ci(x, n)
+                frames.append({
+                    "event": key, "event_date": when.date().isoformat(),
+                    "event_label_fr": lab_fr, "event_label_en": lab_en, "event_kind": kind,
+                    "field": r["field"], "level": r["level"], "group": r["group"],
+                    "unit": r["unit"], "among": r["among"], "period": side,
+                    "period_start": limits[side][0], "period_end": limits[side][1],
+                    "count": x, "denominator": n, "share": x / n if n else np.nan,
+                    "ci_low": lo if n else np.nan, "ci_high": hi if n else np.nan,
+                    "difference": r["estimate"], "diff_ci_low": r["ci_low"],
+                    "diff_ci_high": r["ci_high"], "diff_ci_method": r["ci_method"],
+                    "test": r["test"], "p_value": r["p_value"]})
+    out = pd.DataFrame(frames, columns=_BA_COLUMNS)
+    for c in ("count", "denominator"):
+        out[c] = out[c].astype(int)
+    for c in ("share", "ci_low", "ci_high", *_BA_PAIR):
+        out[c] = out[c].astype(float)
+    if rules is not None and len(out):
+        out = _blank_unpublished_pairs(out, rules)
+    return out
+
+
+def _blank_unpublished_pairs(out: pd.DataFrame, rules) -> pd.DataFrame:
+    """Blank the pair columns where either side is hidden by the publisher's disclosure call."""
+    from .disclosure import protect_table
+
+    prot = protect_table(out, rules=rules, kind="person", by=BEFORE_AFTER_BY)
+    hidden = prot["suppressed"].to_numpy(dtype=bool) | (
+        pd.to_numeric(prot["share"], errors="coerce").isna().to_numpy()
+        & out["share"].notna().to_numpy())
+    keys = ["event", "field", "level", "group", "unit"]
+    pair_hidden = pd.Series(hidden, index=out.index).groupby(
+        [out[k] for k in keys], sort=False).transform("any").to_numpy()
+    out = out.copy()
+    for c in _BA_PAIR:
+        out.loc[pair_hidden, c] = np.nan
+    return out

@@ -661,6 +661,15 @@ def likert_table(data, surveys_spec=None, *, survey: str, question: str) -> pd.D
     ------
     ParameterError
         When the question is not a declared Likert question.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"survey": "s", "response_id": ["1", "2", "3"], "question": "q",
+    ...                   "answer": ["agree", "neutral", "agree"]})
+    >>> spec = {"s": {"questions": {"q": {"type": "likert",
+    ...                                   "levels": ["disagree", "neutral", "agree"]}}}}
+    >>> likert_table(r, spec, survey="s", question="q")[["answer", "count", "side"]].values.tolist()
+    [['disagree', 0, -1], ['neutral', 1, 0], ['agree', 2, 1]]
     """
     t = question_summary(data, surveys_spec, survey=survey, question=question)
     if t.empty or (t["type"] != "likert").any():

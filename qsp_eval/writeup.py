@@ -99,6 +99,15 @@ TABLE_NAMES: dict[str, dict] = {
         "optional": (),
         "person_attribute": False,
     },
+    "profiles_before_after": {
+        "function": "qsp_eval.profiles.before_after_events(dataset, window_years=1, rules=rules)",
+        "columns": ("event", "event_label_fr", "event_label_en", "event_kind", "field", "group",
+                    "unit", "period", "period_start", "period_end", "count", "denominator",
+                    "difference", "diff_ci_low", "diff_ci_high"),
+        "optional": ("event_label_fr", "event_label_en", "event_kind", "unit", "period_start",
+                     "period_end", "difference", "diff_ci_low", "diff_ci_high"),
+        "person_attribute": True,
+    },
     "survey_results": {
         "function": "qsp_eval.surveys.question_summary(dataset)",
         "columns": ("survey", "question", "type", "answer", "count", "denominator",
@@ -595,7 +604,8 @@ def _profiles(ctx, period) -> list[str]:
     head = ctx.tr("### Publics accueillis", "### Who comes")
     t = ctx.table("profiles_by_year", ("period", "field", "group", "count", "denominator"))
     if t is None:
-        return [head, _not_recorded(ctx, "Profils des personnes", "Profiles of the people")]
+        return [head, _not_recorded(ctx, "Profils des personnes", "Profiles of the people"),
+                *_before_after(ctx)]
     if "unit" in t:
         t = t.loc[t["unit"] == "people"]
     if t.empty:
@@ -616,6 +626,7 @@ def _profiles(ctx, period) -> list[str]:
         if idx >= 2:
             others.append(rows.iloc[idx - 1])   # the first period, then the previous one
         lines.append("- " + _profile_sentence(ctx, fr if ctx.lang == "fr" else en, p, r, others))
+    lines.extend(_before_after(ctx))
     if len(lines) == 1:
         lines.append(_not_recorded(ctx, "Profils des personnes", "Profiles of the people"))
     else:
@@ -625,6 +636,91 @@ def _profiles(ctx, period) -> list[str]:
             "année), non-réponses comprises dans le dénominateur.",
             "Shares of different people (each person counted once a year), with 'not stated' "
             "answers kept in the denominator."))
+    return lines
+
+
+def _points(x, lang) -> str:
+    """A difference of shares in percentage points: "−27", "+5", "0" (true minus sign)."""
+    s = fmt_number(float(x) * 100, 0, lang)
+    if s.startswith("-"):
+        return "\u2212" + s[1:]
+    return s if s == "0" else "+" + s
+
+
+def _side_months(row, lang) -> str:
+    """ "novembre 2021–mai 2023": the months of a side's first and last session, if given."""
+    a, b = row.get("period_start"), row.get("period_end")
+    if any(x is None or pd.isna(x) or not str(x).strip() for x in (a, b)):
+        return ""
+    try:
+        a, b = _fmt_month(a, lang), _fmt_month(b, lang)
+    except (ValueError, TypeError):
+        return ""
+    return a if a == b else f"{a}–{b}"
+
+
+def _before_after(ctx) -> list[str]:
+    """One sentence per context event: cis men practising chemsex, before vs since the event.
+
+    Reads ``profiles_before_after`` (field ``chemsex_cis_men``, group ``yes``,
+    people): the two shares through the disclosure helpers, the difference and
+    its Newcombe interval as published (blank when either side is hidden).
+    """
+    t = ctx.table("profiles_before_after",
+                  ("event", "field", "group", "period", "count", "denominator"))
+    if t is None:
+        return []
+    t = t.loc[(t["field"].astype(str) == "chemsex_cis_men") & (t["group"].astype(str) == "yes")]
+    if "unit" in t:
+        t = t.loc[t["unit"].astype(str) == "people"]
+    if "event_kind" in t:
+        t = t.loc[t["event_kind"].astype(str) != "change"]
+    lines = []
+    for ev, g in t.groupby(t["event"].astype(str), sort=True):
+        b, a = g.loc[g["period"] == "before"], g.loc[g["period"] == "after"]
+        if b.empty or a.empty:
+            continue
+        b, a = b.iloc[0], a.iloc[0]
+        lab = str(b.get("event_label_fr" if ctx.lang == "fr" else "event_label_en", "") or "")
+        lab = "" if lab == "nan" else lab
+        day = b.get("event_date")
+        day = ev if day is None or pd.isna(day) or not str(day).strip() else day
+        try:
+            when = _fmt_date(day, ctx.lang)
+        except (ValueError, TypeError):
+            continue
+        what = f"{when} ({lab[:1].lower() + lab[1:]})" if lab else when
+        sb, kb = ctx.person_share_phrase(b["count"], b["denominator"], b.get("count_display"))
+        sa, ka = ctx.person_share_phrase(a["count"], a["denominator"], a.get("count_display"))
+        if kb == ka == "share":
+            sides = []
+            for r, s in ((b, sb), (a, sa)):
+                n = ctx.person_count(r["denominator"])
+                m = _side_months(r, ctx.lang)
+                sides.append(f"{s} ({n} {ctx.tr('personnes', 'people')}"
+                             + (f", {m})" if m else ")"))
+            d, lo, hi = (_num(b.get(c)) for c in ("difference", "diff_ci_low", "diff_ci_high"))
+            diff = ""
+            if None not in (d, lo, hi):
+                diff = ctx.tr(
+                    f", soit une différence de {_points(d, 'fr')} points (IC 95{NBSP}% : "
+                    f"{_points(lo, 'fr')} à {_points(hi, 'fr')})",
+                    f", a difference of {_points(d, 'en')} points (95% CI {_points(lo, 'en')} "
+                    f"to {_points(hi, 'en')})")
+            lines.append("- " + ctx.tr(
+                f"Depuis le {what}, la part des hommes cis pratiquant le chemsex parmi les "
+                f"personnes différentes accueillies est passée de {sides[0]} à {sides[1]}{diff} ; "
+                "cette évolution coïncide avec l'événement, elle ne montre pas qu'il en est "
+                "la cause.",
+                f"Since {what}, the share of cis men practising chemsex among the different "
+                f"people welcomed went from {sides[0]} to {sides[1]}{diff}; this change coincides "
+                "with the event, it does not show that the event caused it."))
+        else:
+            lines.append("- " + ctx.tr(
+                f"Autour du {what}, la part des hommes cis pratiquant le chemsex n'est pas "
+                f"publiée (petits effectifs : {sb} avant, {sa} depuis).",
+                f"Around {what}, the share of cis men practising chemsex is not published "
+                f"(small numbers: {sb} before, {sa} since)."))
     return lines
 
 

@@ -233,7 +233,8 @@ def test_every_number_in_the_writeups_is_in_the_published_tables(run):
             sep = "," if lang == "fr" else "."
             decimals = len(tok.split(sep)[1]) if sep in tok else 0
             tol = 0.5 * 10 ** -decimals + 1e-9  # display rounding of the token
-            if not any(abs(x - v) <= tol or abs(x - 100 * v) <= tol for v in values):
+            # numbers_in drops a leading minus sign ("−24 points"), so compare magnitudes
+            if not any(abs(x - abs(v)) <= tol or abs(x - abs(100 * v)) <= tol for v in values):
                 unexplained.append(tok)
         assert not unexplained, (lang, unexplained)
 
@@ -246,3 +247,19 @@ def test_check_outputs_finds_nothing_in_the_full_report(run):
     # small cells did occur and were hidden, so the clean scan is not empty by construction
     profiles = (run["out"] / "tables" / "profiles_by_year.csv").read_text(encoding="utf-8")
     assert "< 5" in profiles or "n.d." in profiles
+
+
+def test_before_after_table_is_protected_and_pairs_never_give_a_hidden_side_back(run):
+    """Issue 3: the before/after comparison is published as a person table, and its
+    difference is blank wherever one side of the pair is hidden."""
+    import pandas as pd
+
+    out = run["out"]
+    man = json.loads((out / "disclosure.json").read_text(encoding="utf-8"))
+    assert "tables/profiles_before_after.csv" in man["person_tables"]
+    t = pd.read_csv(out / "tables" / "profiles_before_after.csv")
+    assert {"event", "period", "count", "denominator", "difference", "suppressed"} <= set(t)
+    assert set(t["period"]) == {"before", "after"}
+    for _, g in t.groupby(["event", "field", "level", "group", "unit"]):
+        if g["suppressed"].astype(str).str.lower().eq("true").any():
+            assert g["difference"].isna().all() and g["diff_ci_low"].isna().all()

@@ -265,3 +265,182 @@ def test_example_2023_tanb_share_of_people(example_dataset):
                       "gender", "tanb")
     # capitalisation write-up: 38 % trans, agender and non-binary people in 2023
     assert round(100 * float(r.set_index("period").loc["2023", "share"])) == 38
+
+
+# --- before/after around dated events ---------------------------------------------------
+def _ba_ds(events=True, change=True):
+    """Event 2023-05-15.  Before: S1 2023-01-04.  After: S2 2023-06-07, S3 2023-07-05.
+
+    Before (10 people with a code + 1 visit without one):
+        p1-p4 cis man, chemsex yes; p5 cis man, chemsex no; p6, p7 trans woman, chemsex yes;
+        p8 gender unknown, chemsex yes; p9, p10 non-binary, chemsex unknown;
+        (no code) cis man, chemsex yes -> not countable as a person.
+    After (6 people):
+        q1 cis man, chemsex yes (S2) then chemsex unknown (S3) -> last known: yes;
+        p1 cis man, now chemsex no; q2-q4 cis woman, chemsex no;
+        p5 cis man, chemsex unknown.
+    """
+    from datetime import date
+
+    from qsp_eval.schema import Change, Event
+
+    b, a, a2 = "2023-01-04", "2023-06-07", "2023-07-05"
+    visits = ([{"date": b, "person_id": f"p{i}", "gender": "cis_man", "chemsex": "yes"}
+               for i in range(1, 5)]
+              + [{"date": b, "person_id": "p5", "gender": "cis_man", "chemsex": "no"},
+                 {"date": b, "person_id": "p6", "gender": "trans_woman", "chemsex": "yes"},
+                 {"date": b, "person_id": "p7", "gender": "trans_woman", "chemsex": "yes"},
+                 {"date": b, "person_id": "p8", "chemsex": "yes"},
+                 {"date": b, "person_id": "p9", "gender": "non_binary"},
+                 {"date": b, "person_id": "p10", "gender": "non_binary"},
+                 {"date": b, "gender": "cis_man", "chemsex": "yes"},
+                 {"date": a, "person_id": "q1", "gender": "cis_man", "chemsex": "yes"},
+                 {"date": a2, "person_id": "q1", "gender": "cis_man"},
+                 {"date": a, "person_id": "p1", "gender": "cis_man", "chemsex": "no"},
+                 {"date": a, "person_id": "p5", "gender": "cis_man"}]
+              + [{"date": a, "person_id": f"q{i}", "gender": "cis_woman", "chemsex": "no"}
+                 for i in range(2, 5)])
+    cfg = EvaluationConfig(
+        reporting_groups=TANB,
+        events=(Event(date(2023, 5, 15), "Ouverture d'un service", "A service opens"),)
+        if events else (),
+        change=Change("theming", date(2023, 7, 1), "Thématisation", "Theming")
+        if change else None)
+    return make_dataset([{"date": d} for d in (b, a, a2)], visits, config=cfg)
+
+
+def _wilson(x, n, z=1.959963984540054):
+    # Wilson (1927) score interval, written out here independently of qsp_eval.stats
+    c = (x + z * z / 2) / (n + z * z)
+    h = z * math.sqrt(x * (n - x) / n + z * z / 4) / (n + z * z)
+    return c - h, c + h
+
+
+def test_before_after_events_cis_men_chemsex_by_hand():
+    r = P.before_after_events(_ba_ds(change=False), fields=["gender"])
+    assert set(r["event"]) == {"2023-05-15"} and set(r["event_kind"]) == {"context"}
+    y = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "yes")].set_index("period")
+    # before: p1-p4 out of 10 distinct people (the visit without a code is not a person)
+    # after: q1 (last known chemsex answer: yes) out of q1, p1, q2, q3, q4, p5 = 6
+    assert y.loc["before", ["count", "denominator"]].tolist() == [4, 10]
+    assert y.loc["after", ["count", "denominator"]].tolist() == [1, 6]
+    assert (y["among"] == "all").all() and (y["unit"] == "people").all()
+    assert y.loc["before", "share"] == pytest.approx(0.4)
+    assert y.loc["after", "share"] == pytest.approx(1 / 6)
+    # difference after - before = 1/6 - 4/10 = -7/30
+    assert y["difference"].tolist() == pytest.approx([-7 / 30] * 2)
+    # Newcombe (1998) method 10 by hand, from the Wilson limits:
+    #   4/10: (0.168182, 0.687328)   1/6: (0.030053, 0.563503)   (hand, to ~1e-5)
+    #   low  = d - sqrt((1/6 - 0.030053)^2 + (0.687328 - 0.4)^2) = -0.233333 - 0.318151
+    #   high = d + sqrt((0.563503 - 1/6)^2 + (0.4 - 0.168182)^2) = -0.233333 + 0.459586
+    l_b, u_b = _wilson(4, 10)
+    l_a, u_a = _wilson(1, 6)
+    assert (l_b, u_b) == pytest.approx((0.168182, 0.687328), abs=1e-5)
+    assert (l_a, u_a) == pytest.approx((0.030053, 0.563503), abs=1e-5)
+    low = -7 / 30 - math.sqrt((1 / 6 - l_a) ** 2 + (u_b - 0.4) ** 2)
+    high = -7 / 30 + math.sqrt((u_a - 1 / 6) ** 2 + (0.4 - l_b) ** 2)
+    assert (low, high) == pytest.approx((-0.551484, 0.226253), abs=1e-5)
+    assert y["diff_ci_low"].tolist() == pytest.approx([low] * 2)
+    assert y["diff_ci_high"].tolist() == pytest.approx([high] * 2)
+    assert (y["diff_ci_method"] == "newcombe_hybrid_score").all()
+    # side shares carry their Wilson interval
+    assert y.loc["before", ["ci_low", "ci_high"]].tolist() == pytest.approx([l_b, u_b])
+    # 2 x 2 table [[4, 1], [6, 5]]: expected counts < 5 -> Fisher's exact test.
+    # P(X = k) = C(10, k) C(6, 5 - k) / C(16, 5), C(16, 5) = 4368: 6, 150, 900, 1800, 1260, 252;
+    # two-sided p = P(tables no more likely than 1260) = (6 + 150 + 900 + 1260 + 252) / 4368
+    assert (y["test"] == "fisher_exact").all()
+    assert y["p_value"].tolist() == pytest.approx([2568 / 4368] * 2)
+    # "no" is everybody else: 6/10 and 5/6
+    n = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "no")].set_index("period")
+    assert n["count"].tolist() == [6, 5] and n["denominator"].tolist() == [10, 6]
+    # a data field rides along (reporting level by default): cis men among people of known
+    # gender, before 5/9 (p8 not stated), after 3/6 (q1, p1, p5)
+    g = r.loc[(r["field"] == "gender") & (r["level"] == "reporting")
+              & (r["group"] == "cis_man")].set_index("period")
+    assert g["count"].tolist() == [5, 3] and g["denominator"].tolist() == [9, 6]
+    assert (g["among"] == "known").all()
+    assert y.loc["before", "period_start"] == "2023-01-04"
+    assert y.loc["after", ["period_start", "period_end"]].tolist() == ["2023-06-07", "2023-07-05"]
+
+
+def test_before_after_events_change_window_and_no_events():
+    r = P.before_after_events(_ba_ds(), fields=[])
+    # the change start (2023-07-01) is added as a second event, in date order
+    assert list(dict.fromkeys(r["event"])) == ["2023-05-15", "2023-07-01"]
+    ch = r.loc[(r["event"] == "2023-07-01") & (r["group"] == "yes")].set_index("period")
+    assert set(ch["event_kind"]) == {"change"} and set(ch["event_label_en"]) == {"Theming"}
+    # before 2023-07-01: S1 + S2 -> people p1..p10, q1..q4 = 14; cis men practising chemsex:
+    # p2, p3, p4 (p1 said "no" on S2, his most recent known answer) and q1 -> 4
+    # after: S3 only -> q1 (chemsex unknown on that side) -> 0 of 1
+    assert ch["count"].tolist() == [4, 0] and ch["denominator"].tolist() == [14, 1]
+    assert len(P.before_after_events(_ba_ds(), fields=[], include_change=False)["event"]
+               .unique()) == 1
+    # a one-year window around 2023-05-15 keeps all three sessions (same result)
+    w = P.before_after_events(_ba_ds(change=False), fields=[], window_years=1)
+    full = P.before_after_events(_ba_ds(change=False), fields=[])
+    pd.testing.assert_frame_equal(w, full)
+    empty = P.before_after_events(_ba_ds(events=False, change=False))
+    assert empty.empty and "event" in empty.columns and "difference" in empty.columns
+    with pytest.raises(ParameterError):
+        P.before_after_events(_ba_ds(), derived=["nope"])
+    with pytest.raises(ParameterError):
+        P.before_after_events(_ba_ds(), window_years=0)
+
+
+def test_before_after_events_window_drops_far_sessions():
+    from datetime import date
+
+    from qsp_eval.schema import Event
+
+    ds = make_dataset([{"date": d} for d in ("2021-01-06", "2023-01-04", "2023-06-07")],
+                      [{"date": "2021-01-06", "person_id": "old", "gender": "cis_man",
+                        "chemsex": "yes"},
+                       {"date": "2023-01-04", "person_id": "a", "gender": "cis_man",
+                        "chemsex": "no"},
+                       {"date": "2023-06-07", "person_id": "b", "gender": "cis_man",
+                        "chemsex": "no"}])
+    ev = [Event(date(2023, 5, 15), "x", "x")]
+    # all data: before = old (yes) + a (no) -> 1/2; one-year window: a only -> 0/1
+    full = P.before_after_events(ds, ev, fields=[], include_change=False)
+    win = P.before_after_events(ds, ev, fields=[], include_change=False, window_years=1)
+    yb = (full["group"] == "yes") & (full["period"] == "before")
+    assert full.loc[yb, ["count", "denominator"]].values.tolist() == [[1, 2]]
+    assert win.loc[yb, ["count", "denominator"]].values.tolist() == [[0, 1]]
+    assert win.loc[yb, "period_start"].tolist() == ["2023-01-04"]
+
+
+def test_before_after_events_hides_a_difference_that_would_give_back_a_hidden_side():
+    from qsp_eval.disclosure import DisclosureRules, protect_table
+
+    rules = DisclosureRules()  # threshold 5
+    ds = _ba_ds(change=False)
+    r = P.before_after_events(ds, fields=["gender"], rules=rules)
+    prot = protect_table(r, rules=rules, kind="person", by=P.BEFORE_AFTER_BY)
+    keys = ["event", "field", "level", "group", "unit"]
+    for _, g in prot.groupby(keys):
+        if g["suppressed"].any():
+            assert g["difference"].isna().all() and g["p_value"].isna().all()
+    # cis men practising chemsex: 4 before (< 5, hidden) -> no difference on either row
+    y = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "yes")]
+    assert y["difference"].isna().all() and y["diff_ci_low"].isna().all()
+    assert y["count"].tolist() == [4, 1]  # the exact counts stay: the publisher hides them
+    # without rules, nothing is blanked
+    r0 = P.before_after_events(ds, fields=["gender"])
+    assert r0["difference"].notna().all()
+
+
+def test_before_after_events_change_on_the_day_of_an_event_keeps_two_keys():
+    from datetime import date
+
+    from qsp_eval.schema import Change
+
+    ds = _ba_ds(change=False)
+    cfg = EvaluationConfig(events=ds.config.events,
+                           change=Change("theming", date(2023, 5, 15), "T", "T"))
+    import dataclasses
+
+    r = P.before_after_events(dataclasses.replace(ds, config=cfg), fields=[])
+    assert list(dict.fromkeys(r["event"])) == ["2023-05-15", "2023-05-15 (change)"]
+    # same data on both: 4/10 before, 1/6 after for each key
+    y = r.loc[r["group"] == "yes"]
+    assert y["count"].tolist() == [4, 1, 4, 1]

@@ -281,6 +281,8 @@ def _values(tables, config):
                 else:
                     out.add(float(v))
                     out.add(float(v) * 100)
+                    if str(c).startswith("diff"):  # written "−27 points": numbers_in reads 27
+                        out.add(abs(float(v)) * 100)
         if {"count", "denominator"} <= set(t.columns):
             for a, b in zip(t["count"], t["denominator"]):
                 if not pd.isna(a) and not pd.isna(b) and b:
@@ -340,9 +342,20 @@ def _tables(draw):
     sv = pd.DataFrame({"survey": "sat", "question": "felt_listened", "type": "yes_no",
                        "answer": ["yes", "no"], "count": [k, 40 - k], "denominator": 40,
                        "respondents": 41})
+    nb, na = draw(st.integers(0, 999)), draw(st.integers(0, 999))
+    xb, xa = draw(st.integers(0, nb)), draw(st.integers(0, na))
+    d = (xa / na if na else 0) - (xb / nb if nb else 0)
+    lo, hi = d - draw(st.floats(0, 0.5)), d + draw(st.floats(0, 0.5))
+    ba = pd.DataFrame({"event": "2023-05-15", "event_label_fr": "Ouverture",
+                       "event_label_en": "Opening", "event_kind": "context",
+                       "field": "chemsex_cis_men", "group": "yes", "unit": "people",
+                       "period": ["before", "after"], "period_start": ["2021-11-03", "2023-05-17"],
+                       "period_end": ["2023-05-10", "2024-12-18"], "count": [xb, xa],
+                       "denominator": [nb, na], "difference": d, "diff_ci_low": lo,
+                       "diff_ci_high": hi})
     return {"attendance_by_year": att, "profiles_by_year": prof, "rapid_tests_by_year": rt,
             "drug_checking": dc, "material_by_category": cat, "material_items": items,
-            "survey_results": sv}
+            "survey_results": sv, "profiles_before_after": ba}
 
 
 CFG_EVENTS = _cfg(synthetic=True, events=(Event(date(2023, 5, 15), "Ouverture", "Opening"),))
@@ -392,6 +405,8 @@ def test_writeup_passes_the_disclosure_text_check(tables):
         for line in text.splitlines():
             if "personnes différentes accueillies" in line or "different people welcomed" in line:
                 head = line.split("accueillies")[0] if lang == "fr" else line
+                # nor are differences of shares and their intervals ("−3 points (95% CI …)")
+                head = re.sub(r"[\u2212+]?\d+ points|\((?:95% CI|IC 95)[^)]*\)", "", head)
                 head = re.sub(r"\d+(?:[.,]\d+)?[\s\u00a0]?%", "", head)  # shares are not counts
                 for tok in numbers_in(head, lang):
                     v = parse_number(tok, lang)
@@ -501,3 +516,82 @@ def test_profile_sentence_names_first_and_previous_periods():
     assert ("- En 2023, les personnes trans, agenres et non-binaires représentaient "
             f"38{NBSP}% des 80 personnes différentes accueillies, contre <{NBSP}5 personnes "
             f"en 2021 et 20{NBSP}% en 2022.") in text
+
+
+# ---------------------------------------------------------------------------
+# Before/after a context event (profiles_before_after)
+# ---------------------------------------------------------------------------
+def _ba_table(before=(36, 100), after=(9, 100)):
+    """A published before/after table, made by hand: the chemsex_cis_men rows of one
+    context event, plus rows the sentence must ignore (the "no" group, the change event)."""
+    ev = {"event": "2023-05-15", "event_label_fr": "Ouverture d'un service chemsex à proximité",
+          "event_label_en": "A dedicated chemsex service opens nearby", "event_kind": "context",
+          "field": "chemsex_cis_men", "level": "derived", "unit": "people", "among": "all",
+          "difference": -0.27, "diff_ci_low": -0.3801, "diff_ci_high": -0.1540}
+    rows = [
+        {**ev, "group": "yes", "period": "before", "period_start": "2021-11-03",
+         "period_end": "2023-05-10", "count": before[0], "denominator": before[1]},
+        {**ev, "group": "yes", "period": "after", "period_start": "2023-05-17",
+         "period_end": "2024-12-18", "count": after[0], "denominator": after[1]},
+        {**ev, "group": "no", "period": "before", "period_start": "2021-11-03",
+         "period_end": "2023-05-10", "count": before[1] - before[0], "denominator": before[1]},
+        {**ev, "event": "2024-01-10", "event_kind": "change", "group": "yes",
+         "period": "before", "count": 50, "denominator": 60},
+        {**ev, "event": "2024-01-10", "event_kind": "change", "group": "yes",
+         "period": "after", "count": 1, "denominator": 60},
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_before_after_sentence_exact():
+    # 36/100 -> "36 %", 9/100 -> "9 %"; difference -0.27 -> "−27 points";
+    # interval -0.3801 -> "−38", -0.1540 -> "−15" (whole points); months of the two sides
+    text = build_writeup({"profiles_before_after": _ba_table()}, config=_cfg())
+    lines = [x for x in text.splitlines() if "hommes cis" in x]
+    assert lines == [
+        "- Depuis le 15 mai 2023 (ouverture d'un service chemsex à proximité), la part des "
+        "hommes cis pratiquant le chemsex parmi les personnes différentes accueillies est "
+        f"passée de 36{NBSP}% (100 personnes, novembre 2021–mai 2023) à 9{NBSP}% (100 "
+        "personnes, mai 2023–décembre 2024), soit une différence de \u221227 points "
+        f"(IC 95{NBSP}% : \u221238 à \u221215) ; cette évolution coïncide avec l'événement, "
+        "elle ne montre pas qu'il en est la cause."]
+    # in the "who comes" section (the next section starts after it)
+    head = text.index("### Publics accueillis")
+    assert head < text.index(lines[0]) < text.index("###", head + 3)
+    assert "cause" in lines[0] and "causé" not in lines[0]
+    en = build_writeup({"profiles_before_after": _ba_table()}, config=_cfg(), lang="en")
+    assert ("- Since 15 May 2023 (a dedicated chemsex service opens nearby), the share of cis "
+            "men practising chemsex among the different people welcomed went from 36% (100 "
+            "people, November 2021–May 2023) to 9% (100 people, May 2023–December 2024), a "
+            "difference of \u221227 points (95% CI \u221238 to \u221215); this change coincides "
+            "with the event, it does not show that the event caused it.") in en.splitlines()
+    from qsp_eval.disclosure import DisclosureRules, check_text
+
+    assert check_text(text, rules=DisclosureRules()) == []
+
+
+def test_before_after_sentence_suppressed_side():
+    # before: 3 people (published as hidden: NA and "< 5"), difference blanked upstream
+    t = _ba_table(before=(3, 100))
+    m = (t["period"] == "before") & (t["event_kind"] == "context")
+    t["count"] = t["count"].astype("object")
+    t.loc[m & (t["group"] == "yes"), "count"] = pd.NA
+    t["count_display"] = ""
+    t.loc[m & (t["group"] == "yes"), "count_display"] = f"<{NBSP}5"
+    t.loc[t["event_kind"] == "context", ["difference", "diff_ci_low", "diff_ci_high"]] = pd.NA
+    text = build_writeup({"profiles_before_after": t}, config=_cfg())
+    line = next(x for x in text.splitlines() if "hommes cis" in x)
+    assert line == ("- Autour du 15 mai 2023 (ouverture d'un service chemsex à proximité), la "
+                    "part des hommes cis pratiquant le chemsex n'est pas publiée (petits "
+                    f"effectifs : <{NBSP}5 avant, 9{NBSP}% depuis).")
+    assert "3" not in numbers_in(line)
+
+
+def test_before_after_absent_or_only_change_event_says_nothing():
+    text = build_writeup({}, config=_cfg())
+    assert "hommes cis" not in text
+    only_change = _ba_table().query("event_kind == 'change'")
+    assert "hommes cis" not in build_writeup({"profiles_before_after": only_change},
+                                             config=_cfg())
+    assert "profiles_before_after" in TABLE_NAMES
+    assert TABLE_NAMES["profiles_before_after"]["person_attribute"] is True

@@ -39,6 +39,18 @@ def plot_service_counts(result, *, ax=None, lang: str = "fr", measure: str = "co
     ``result`` is :func:`qsp_eval.services.service_counts` (or
     :func:`~qsp_eval.services.rapid_tests`).  For ``per_session`` the exact
     Poisson interval (``ci_low``/``ci_high``) is drawn.
+
+    Examples
+    --------
+    >>> from qsp_eval.services import service_counts
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}, {"date": "2024-01-10"}],
+    ...     services=[{"date": "2023-01-04", "service": "trod_hiv", "count": 2},
+    ...               {"date": "2024-01-10", "service": "trod_hiv", "count": 1}])
+    >>> ax = plot_service_counts(service_counts(ds), lang="en")
+    >>> ax.get_title(loc="left"), [float(p.get_height()) for p in ax.patches]
+    ('Services', [2.0, 1.0])
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
     ax = get_ax(ax)
     periods = sorted(result["period"].unique())
@@ -67,6 +79,17 @@ def plot_service_share(result, *, ax=None, lang: str = "fr"):
     """Share of held sessions where each service was used, with Wilson 95 % intervals.
 
     ``result`` is :func:`qsp_eval.services.service_session_share`.
+
+    Examples
+    --------
+    >>> from qsp_eval.services import service_session_share
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}, {"date": "2023-01-11"}],
+    ...     services=[{"date": "2023-01-04", "service": "trod_hiv", "count": 2}])
+    >>> ax = plot_service_share(service_session_share(ds), lang="en")
+    >>> [float(p.get_height()) for p in ax.patches]    # 1 session of 2: 50 %
+    [50.0]
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
     ax = get_ax(ax)
     periods = sorted(result["period"].unique())
@@ -92,6 +115,18 @@ def plot_drug_checking(result, *, ax=None, lang: str = "fr"):
     """Stacked bars of drug samples per period by route (on site / sent to SINTES).
 
     ``result`` is :func:`qsp_eval.services.drug_checking`.
+
+    Examples
+    --------
+    >>> from qsp_eval.services import drug_checking
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}],
+    ...     services=[{"date": "2023-01-04", "service": "sample_ccm", "count": 3},
+    ...               {"date": "2023-01-04", "service": "sample_sintes", "count": 1}])
+    >>> ax = plot_drug_checking(drug_checking(ds), lang="en")
+    >>> [(float(p.get_y()), float(p.get_height())) for p in ax.patches]  # stacked: 3, then 1
+    [(0.0, 3.0), (3.0, 1.0)]
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
     ax = get_ax(ax)
     r = result.loc[result["route"] != "total"]
@@ -113,6 +148,17 @@ def plot_material(result, *, ax=None, lang: str = "fr", period: str | None = Non
 
     ``result`` is :func:`qsp_eval.material.material_totals`; one period is
     drawn (``period``, default the last one).
+
+    Examples
+    --------
+    >>> from qsp_eval.material import material_totals
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}],
+    ...     distributions=[{"date": "2023-01-04", "item": "sniff_kit", "quantity": 10}])
+    >>> ax = plot_material(material_totals(ds), lang="en")
+    >>> ax.get_title(loc="left"), [float(p.get_width()) for p in ax.patches]
+    ('Material handed out (2023)', [10.0])
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
     ax = get_ax(ax, height=4.2)
     if result.empty:

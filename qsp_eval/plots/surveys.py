@@ -39,6 +39,22 @@ def plot_question(result, *, ax=None, lang: str = "fr"):
     ``result``: the rows of :func:`qsp_eval.surveys.question_summary` for
     one question.  The title states the denominator (respondents who
     answered, out of all respondents).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qsp_eval.surveys import question_summary
+    >>> r = pd.DataFrame({"survey": "s", "response_id": ["1", "2", "3"], "question": "q",
+    ...                   "answer": ["yes", "yes", "no"]})
+    >>> t = question_summary(r, {"s": {"questions": {"q": {"type": "yes_no",
+    ...                                                    "label_en": "I felt listened to"}}}})
+    >>> ax = plot_question(t, lang="en")
+    >>> print(ax.get_title(loc="left"))
+    I felt listened to
+    (n = 3 respondents out of 3)
+    >>> [round(float(p.get_width()), 1) for p in ax.patches]   # "no" 1/3, "yes" 2/3
+    [33.3, 66.7]
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
     r = _one_question(result).sort_values("order", ascending=False)
     ax = get_ax(ax, height=max(1.8, 0.35 * len(r) + 1.2))
@@ -63,6 +79,20 @@ def plot_likert(result, *, ax=None, lang: str = "fr"):
     question with ``side``), or several such tables concatenated (one bar per
     survey/question).  Levels below the middle go left of 0, above it
     right, the middle level is split across 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qsp_eval.surveys import likert_table
+    >>> r = pd.DataFrame({"survey": "s", "response_id": ["1", "2", "3"], "question": "q",
+    ...                   "answer": ["agree", "neutral", "agree"]})
+    >>> spec = {"s": {"questions": {"q": {"type": "likert",
+    ...                                   "levels": ["disagree", "neutral", "agree"]}}}}
+    >>> ax = plot_likert(likert_table(r, spec, survey="s", question="q"), lang="en")
+    >>> # neutral (1/3) split across 0, agree (2/3) to the right of it
+    >>> [(round(float(p.get_x()), 1), round(float(p.get_width()), 1)) for p in ax.patches]
+    [(-16.7, 0.0), (-16.7, 33.3), (16.7, 66.7)]
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
     keys = list(dict.fromkeys(zip(result["survey"], result["question"], strict=True)))
     ax = get_ax(ax, height=max(2.2, 0.5 * len(keys) + 1.6))
@@ -106,6 +136,17 @@ def plot_vote(result, *, ax=None, lang: str = "fr"):
     """Ranked horizontal bars of a vote (most chosen on top), with counts.
 
     ``result``: :func:`qsp_eval.surveys.vote_results`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qsp_eval.surveys import vote_results
+    >>> r = pd.DataFrame({"survey": "s", "response_id": ["1", "2", "3"], "question": "name",
+    ...                   "answer": ["B", "A", "B"]})
+    >>> ax = plot_vote(vote_results(r, survey="s", question="name"), lang="en")
+    >>> [t.get_text() for t in ax.get_yticklabels()], [float(p.get_width()) for p in ax.patches]
+    (['A', 'B'], [1.0, 2.0])
+    >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
     r = _one_question(result).sort_values("rank", ascending=False, kind="stable")
     ax = get_ax(ax, height=max(1.8, 0.35 * len(r) + 1.2))
