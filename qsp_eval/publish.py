@@ -265,6 +265,15 @@ _HEADERS = {
     "ci_high": ("IC 95 % haut", "95% CI high"),
     "p_value": ("p", "p"),
     "p_value_holm": ("p ajusté (Holm)", "p adjusted (Holm)"),
+    "event": ("Événement", "Event"),
+    "event_date": ("Date de l'événement", "Event date"),
+    "event_label": ("Événement", "Event"),
+    "event_kind": ("Type", "Kind"),
+    "period_start": ("Du", "From"),
+    "period_end": ("Au", "To"),
+    "difference": ("Différence (après − avant)", "Difference (after − before)"),
+    "diff_ci_low": ("IC 95 % bas (diff.)", "95% CI low (diff.)"),
+    "diff_ci_high": ("IC 95 % haut (diff.)", "95% CI high (diff.)"),
     "among": ("Parmi", "Among"),
     "test": ("Test", "Test"),
     "rate_ratio": ("Rapport de taux", "Rate ratio"),
@@ -357,6 +366,8 @@ _VALUES = {
     "trend": ("tendance", "trend"),
     "themed_after": ("thématisée (après le début)", "themed (after the start)"),
     "before": ("avant", "before"),
+    "context": ("contexte", "context"),
+    "change": ("changement évalué", "change under evaluation"),
     "after": ("après", "after"),
     "ratio": ("rapport", "ratio"),
     "rate_ratio": ("rapport de taux", "rate ratio"),
@@ -367,10 +378,11 @@ _TECHNICAL_COLS = {"dispersion", "se", "z", "family", "sessions_counted", "visit
                    "population", "censored", "level", "note_fr", "note_en", "type"}
 _PERCENT_COLS = {"share", "share_known"}
 _HIDDEN_COLS = {"suppressed", "suppression", "count_display", "person_id", "visitor_code",
-                "multi", "key", "ci_method", "trend_method", "count_source", "order"}
+                "multi", "key", "ci_method", "trend_method", "count_source", "order",
+                "diff_ci_method"}
 _KEY_LIKE = {"period", "field", "level", "group", "unit", "survey", "question", "answer", "service",
              "item", "category", "route", "activity", "theme", "check", "term", "outcome", "test",
-             "among"}
+             "among", "event_kind"}
 
 
 def _fmt_value(col: str, v, lang: str) -> str:
@@ -413,6 +425,7 @@ _FIELD_LABELS = {
     "products": ("Produits consommés", "Products used"),
     "heard_via": ("A connu la permanence par", "Heard of the session via"),
     "first_visit": ("Première venue", "First visit"),
+    "chemsex_cis_men": ("Hommes cis pratiquant le chemsex", "Cis men practising chemsex"),
 }
 
 
@@ -426,6 +439,8 @@ def _label_group(field_code, group, lang: str, config=None) -> str:
         g = groups[str(group)] or {}
         return str(g.get("label_fr" if lang == "fr" else "label_en", group))
     vocab = PROFILE_FIELDS.get(str(field_code)) if field_code is not None else None
+    if str(field_code) == "chemsex_cis_men":  # derived yes/no field of profiles.before_after_events
+        vocab = "yes_no"
     if vocab is None:
         return str(group)
     return label(vocab, str(group), lang)
