@@ -559,7 +559,17 @@ def its_effects(result, *, level: float = 0.95) -> pd.DataFrame:
         then ``trend``, the harmonics and covariates; not the intercept):
         ``term``, ``estimate`` (log rate ratio), ``se``, ``rate_ratio``,
         ``ci_low``, ``ci_high`` (``exp(b ± z·SE)``, z the normal quantile),
-        ``p_value`` (Wald, normal), ``family``, ``n``.
+        ``p_value`` (Wald, normal, two-sided), ``family``, ``n``.
+
+    Notes
+    -----
+    The normal quantile is used for every family, as R's ``confint.default``
+    and the published tutorial (Lopez Bernal et al. 2017) do; R's
+    ``summary.glm`` uses the t distribution with the residual df for a
+    quasi-Poisson fit, which gives slightly wider intervals and larger
+    p-values when there are few time points.  With ``family="quasipoisson"``
+    a Pearson dispersion below 1 narrows the intervals (as in R): prefer
+    ``family="auto"``, which falls back on Poisson then.
 
     Examples
     --------

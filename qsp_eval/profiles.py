@@ -47,6 +47,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .attendance import _held_visits
 from .errors import ParameterError
 from .schema import PROFILE_FIELDS, VOCABULARIES
 from .schema import label as _vlabel
@@ -116,12 +117,6 @@ def _groups_for(field, config):
         for m in (spec or {}).get("members", []) or []:
             member_of[m] = g
     return list(groups), member_of
-
-
-def _held_visits(dataset) -> pd.DataFrame:
-    held = dataset.sessions.loc[dataset.sessions["status"] == "held", "session_id"]
-    v = dataset.visits
-    return v.loc[v["session_id"].isin(held)].copy()
 
 
 def _values(v: pd.DataFrame, field: str, unit: str) -> pd.DataFrame:

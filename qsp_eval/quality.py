@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .attendance import PERIODS
 from .i18n import tr
 from .schema import PROFILE_FIELDS
 
@@ -59,7 +60,6 @@ __all__ = [
     "CHECKS",
 ]
 
-PERIODS = ("year", "half", "quarter", "month")
 #: French and English headers of the columns this module adds to the shared vocabulary
 #: (for the report's tables; the shared ones are in ``qsp_eval.publish``).
 COLUMN_LABELS: dict[str, tuple[str, str]] = {

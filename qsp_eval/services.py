@@ -8,8 +8,9 @@ vocabulary, with French and English labels in ``label_fr`` / ``label_en``.
 
 Periods
 -------
-Every function takes ``period`` ("year" — the default —, "month", "quarter"
-or "all") or ``span``: a pair of dates ``(start, end)`` (inclusive) or a list
+Every function takes ``period`` ("year" — the default —, "half", "quarter",
+"month" or "all"; calendar labels as in :func:`qsp_eval.attendance.assign_period`)
+or ``span``: a pair of dates ``(start, end)`` (inclusive) or a list
 of such pairs, each becoming one period labelled e.g. ``"2022–2023"`` when
 it covers whole calendar years.  Rows outside every span are left out.
 See :func:`assign_period`.
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 #: Accepted values of ``period``.
-PERIODS = ("year", "quarter", "month", "all")
+PERIODS = ("year", "half", "quarter", "month", "all")
 #: Service codes of the rapid tests (TROD), in display order.
 RAPID_TESTS = ("trod_hiv", "trod_hcv", "trod_hbv")
 #: Drug-checking service code -> route code, and the routes' labels (fr, en).
@@ -91,9 +92,11 @@ def assign_period(dates, *, period: str = "year", span=None) -> pd.Series:
     ----------
     dates : array-like of datetime
         Dates (NaT gives NA).
-    period : {"year", "quarter", "month", "all"}, keyword-only
-        Calendar grouping when ``span`` is not given: ``"2023"``,
-        ``"2023-T2"``, ``"2023-05"``, or one period for everything
+    period : {"year", "half", "quarter", "month", "all"}, keyword-only
+        Calendar grouping when ``span`` is not given: ``"2023"``, ``"2023-H1"``,
+        ``"2023-Q2"``, ``"2023-05"`` (the labels of
+        :func:`qsp_eval.attendance.assign_period`, so that every table of a
+        report uses the same period labels), or one period for everything
         (labelled ``"first year–last year"`` of the given dates; the analysis
         functions use the years of the whole dataset).
     span : (start, end) or list of (start, end), keyword-only
@@ -112,7 +115,7 @@ def assign_period(dates, *, period: str = "year", span=None) -> pd.Series:
     ...               span=("2022-01-01", "2023-12-31")).tolist()
     ['2022–2023', '2022–2023']
     >>> assign_period(pd.to_datetime(["2023-05-17"]), period="quarter").tolist()
-    ['2023-T2']
+    ['2023-Q2']
     """
     idx = dates.index if isinstance(dates, pd.Series) else None
     d = pd.Series(pd.to_datetime(pd.Series(dates)).to_numpy(), dtype="datetime64[ns]")
@@ -133,15 +136,13 @@ def assign_period(dates, *, period: str = "year", span=None) -> pd.Series:
         )
     if not ok.any():
         return out
-    if period == "year":
-        out[ok] = d[ok].dt.year.astype(str)
-    elif period == "month":
-        out[ok] = d[ok].dt.strftime("%Y-%m")
-    elif period == "quarter":
-        out[ok] = d[ok].dt.year.astype(str) + "-T" + d[ok].dt.quarter.astype(str)
-    else:
+    if period == "all":
         y0, y1 = int(d[ok].dt.year.min()), int(d[ok].dt.year.max())
         out[ok] = str(y0) if y0 == y1 else f"{y0}–{y1}"
+    else:  # calendar periods: one place decides their labels
+        from .attendance import assign_period as calendar_period
+
+        out[ok] = calendar_period(d[ok].to_numpy(), period).to_numpy()
     return out
 
 
@@ -218,8 +219,13 @@ def _services_with_period(dataset, period, span) -> pd.DataFrame:
     return out.loc[out["period"].notna()].reset_index(drop=True)
 
 
-def _labels(codes, vocabulary: str) -> tuple[list[str], list[str]]:
-    return ([label(vocabulary, c, "fr") for c in codes], [label(vocabulary, c, "en") for c in codes])
+def _service_codes(sv: pd.DataFrame, services) -> list[str]:
+    """The codes asked for, else those of the table in vocabulary order (unknown codes last)."""
+    if services is not None:
+        return list(services)
+    order = list(VOCABULARIES["service"])
+    return sorted(set(sv["service"]),
+                  key=lambda c: (order.index(c) if c in order else len(order), c))
 
 
 def service_counts(dataset, *, period: str = "year", span=None,
@@ -264,9 +270,7 @@ def service_counts(dataset, *, period: str = "year", span=None,
         return pd.DataFrame(columns=cols)
     den = period_denominators(dataset, period=period, span=span)
     periods = _period_order(list(den["period"]) + list(sv["period"]))
-    order = list(VOCABULARIES["service"])
-    codes = list(services) if services is not None else sorted(
-        set(sv["service"]), key=lambda c: (order.index(c) if c in order else len(order), c))
+    codes = _service_codes(sv, services)
     totals = sv.groupby(["period", "service"])["count"].sum()
     den = den.set_index("period")
     rows = []
@@ -314,9 +318,7 @@ def service_session_share(dataset, *, period: str = "year", span=None,
     used = sv.loc[(sv["count"] > 0) & sv["session_id"].isin(held_ids)]
     n_used = used.groupby(["period", "service"])["session_id"].nunique()
     den = period_denominators(dataset, period=period, span=span).set_index("period")
-    order = list(VOCABULARIES["service"])
-    codes = list(services) if services is not None else sorted(
-        set(sv["service"]), key=lambda c: (order.index(c) if c in order else len(order), c))
+    codes = _service_codes(sv, services)
     rows = []
     for p in _period_order(list(den.index) + list(sv["period"])):
         held = int(den["sessions_held"].get(p, 0)) if p in den.index else 0

@@ -160,9 +160,11 @@ def themed_vs_plain(series: pd.DataFrame, start, *, outcome: str = "visits", har
     """Rate ratio of ``outcome`` on themed vs plain sessions after the start.
 
     Model: ``outcome ~ trend + level_change + slope_change + season(K) +
-    themed [+ covariates]`` on all sessions (Poisson or quasi-Poisson, log
-    link); see the module docstring.  Sessions with a missing ``outcome``
-    are left out.
+    themed [+ covariates]`` on all sessions, log link, no offset (one row is
+    one session).  Family (``family="auto"``): Poisson when the Pearson
+    dispersion of the Poisson fit is ≤ 1, else negative binomial NB2 with α
+    by maximum likelihood; Wald interval ``exp(b ± z·SE)``.  See the module
+    docstring.  Sessions with a missing ``outcome`` are left out.
 
     Returns
     -------
@@ -190,7 +192,7 @@ def themed_vs_plain(series: pd.DataFrame, start, *, outcome: str = "visits", har
     if n_themed == 0 or n_plain == 0:
         out["note"] = "no themed or no plain session after the start"
         return out
-    if len(d) == 0 or d[outcome].sum() == 0:
+    if d[outcome].sum() == 0:
         out["note"] = f"no {outcome} recorded"
         return out
     try:
@@ -328,20 +330,30 @@ def placebo_tests(series: pd.DataFrame, start, *, real: dict, n_placebo: int = 2
                          "p_value": float(r["p_value"]),
                          "z": float(r["estimate"] / r["se"])})
     table = pd.DataFrame(rows, columns=cols)
+    return table, _placebo_summary(table, real)
+
+
+def _placebo_summary(table: pd.DataFrame, real: dict) -> dict:
+    """Rank of each real |z| among the placebo |z| of its term, and the placebo p-value.
+
+    ``n_as_extreme`` = #{placebo |z| ≥ real |z|}; ``p_placebo`` = (1 + n_as_extreme) / (n + 1)
+    (the real estimate counts as one of the n + 1 draws, as a Monte Carlo p-value);
+    ``rank`` = 1 + #{placebo |z| > real |z|} (1 = the real one is the most extreme).
+    """
     summary = {}
     for term, rv in real.items():
         sub = table.loc[table["term"] == term]
         n = len(sub)
-        s = {"n": n, "rank": None, "p_placebo": np.nan, "n_as_extreme": None,
-             "real_rate_ratio": rv.get("rate_ratio", np.nan), "real_z": rv.get("z", np.nan)}
         z = rv.get("z", np.nan)
+        s = {"n": n, "rank": None, "p_placebo": np.nan, "n_as_extreme": None,
+             "real_rate_ratio": rv.get("rate_ratio", np.nan), "real_z": z}
         if n and np.isfinite(z):
-            fake = np.abs(sub["z"].to_numpy())
+            fake = np.abs(sub["z"].to_numpy(dtype=float))
             k = int(np.sum(fake >= abs(z)))
             s.update({"rank": int(np.sum(fake > abs(z))) + 1, "n_as_extreme": k,
                       "p_placebo": (1 + k) / (n + 1)})
         summary[term] = s
-    return table, summary
+    return summary
 
 
 # ---------------------------------------------------------------------------

@@ -197,6 +197,29 @@ def test_choose_family_rule():
     assert 0 <= q["p_value"] < 0.001  # χ² of 100 on 40 df is far in the tail
 
 
+def test_auto_family_follows_hand_computed_dispersion():
+    # step-only model (intercept + level change): fitted means are the segment means.
+    # [2, 4, 3, 3 | 6, 5, 7, 6]: Pearson χ² = (1+1+0+0)/3 + (0+1+1+0)/6 = 1, df 6, φ = 1/6
+    # -> no overdispersion -> Poisson.
+    kw = {"count": "y", "time": "t", "intervention": 4, "family": "auto", "trend": False,
+          "slope_change": False}
+    calm = fit_its(pd.DataFrame({"t": range(8), "y": [2, 4, 3, 3, 6, 5, 7, 6]}), **kw)
+    assert calm.its_design.dispersion == pytest.approx(1 / 6)
+    assert calm.its_design.family == "poisson"
+    # [0, 6, 1, 5 | 12, 0, 11, 1]: means 3 and 6; χ² = (9+9+4+4)/3 + (36+36+25+25)/6
+    # = 26/3 + 61/3 = 29, df 6, φ = 29/6 = 4.8333 > 1 -> quasi-Poisson (the default), or
+    # negative binomial when asked; the quasi-Poisson SE is the Poisson SE × sqrt(φ):
+    # sqrt(1/12 + 1/24) × sqrt(29/6) = 0.353553 × 2.198484 = 0.777281
+    wild = pd.DataFrame({"t": range(8), "y": [0, 6, 1, 5, 12, 0, 11, 1]})
+    q = fit_its(wild, **kw)
+    assert q.its_design.dispersion == pytest.approx(29 / 6)
+    assert q.its_design.family == "quasipoisson"
+    e = _effect(q, "level_change")
+    assert e["rate_ratio"] == pytest.approx(2.0, rel=1e-6)
+    assert e["se"] == pytest.approx(0.777281, rel=1e-5)
+    assert fit_its(wild, overdispersed="negbin", **kw).its_design.family == "negbin"
+
+
 def test_auto_family_and_hac_keep_point_estimates():
     rng = np.random.default_rng(1)
     y = rng.poisson(5, 40)
@@ -251,3 +274,10 @@ def test_unknown_column_and_family():
         fit_its(_weekly(), count="visits", date="date", intervention="2024-02-14")
     with pytest.raises(ParameterError):
         fit_its(_weekly(), count="y", date="date", intervention="2024-02-14", family="gaussian")
+
+
+def test_fit_its_does_not_mutate_its_input():
+    df = _weekly()
+    before = df.copy()
+    fit_its(df, count="y", date="date", intervention="2024-02-14", harmonics=1, period=365.25)
+    pd.testing.assert_frame_equal(df, before)

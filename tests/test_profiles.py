@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from qsp_eval import profiles as P
 from qsp_eval.errors import ParameterError
 from qsp_eval.schema import VOCABULARIES, EvaluationConfig
-from qsp_eval.stats import wilson_ci
 from qsp_eval.testing import make_dataset
 
 TANB = {"gender": {"tanb": {"label_fr": "Personnes TANB", "label_en": "TANB people",
@@ -58,8 +57,16 @@ def test_gender_per_visit_detail_and_reporting():
     tw = _row(r, period="2023", level="detail", group="trans_woman")
     assert (tw["count"], tw["denominator"], tw["known_denominator"]) == (1, 5, 4)
     assert tw["share"] == pytest.approx(0.2) and tw["share_known"] == pytest.approx(0.25)
-    assert (tw["ci_low"], tw["ci_high"]) == pytest.approx(wilson_ci(1, 5))
-    assert (tw["ci_known_low"], tw["ci_known_high"]) == pytest.approx(wilson_ci(1, 4))
+    # Wilson 95 % by hand (z = 1.959964, z² = 3.841459), not from qsp_eval.stats:
+    # 1/5: centre (0.2 + z²/10)/(1 + z²/5) = 0.584146/1.768292 = 0.330345,
+    #      half z·sqrt(0.2·0.8/5 + z²/100)/(1 + z²/5) = 1.959964·0.265357/1.768292 = 0.294121
+    #      -> (0.036224, 0.624466)
+    # 1/4: centre (0.25 + z²/8)/(1 + z²/4) = 0.730182/1.960365 = 0.372473,
+    #      half z·sqrt(0.25·0.75/4 + z²/64)/(1 + z²/4) = 1.959964·0.326953/1.960365 = 0.326886
+    #      -> (0.045587, 0.699359)
+    assert (tw["ci_low"], tw["ci_high"]) == pytest.approx((0.036224, 0.624466), abs=2e-6)
+    assert (tw["ci_known_low"], tw["ci_known_high"]) == pytest.approx((0.045587, 0.699359),
+                                                                      abs=2e-6)
     unk = _row(r, period="2023", level="detail", group="unknown")
     assert unk["share"] == pytest.approx(0.2) and math.isnan(unk["share_known"])
     # reporting level: tanb = trans_woman + non_binary = 2 -> 2/5 among all, 2/4 among known
@@ -220,6 +227,16 @@ def test_inputs_not_mutated():
     P.composition(ds)
     P.before_after(ds, "2023-01-15")
     P.newcomers_profile(ds)
+    from qsp_eval.schema import Event
+
+    ba = P.before_after_events(ds, [Event(pd.Timestamp("2023-01-15").date(), "x", "x")],
+                               include_change=False)
+    assert len(ba) > 0
+    comp = P.composition(ds, fields=["chemsex"], unit="visits")
+    comp_before = comp.copy()
+    P.profile_tests(comp, unit="visits")
+    P.group_share(comp, "chemsex", "yes", unit="visits")
+    pd.testing.assert_frame_equal(comp, comp_before)
     pd.testing.assert_frame_equal(ds.sessions, before[0])
     pd.testing.assert_frame_equal(ds.visits, before[1])
 

@@ -33,7 +33,9 @@ def test_assign_period_year_quarter_month_and_spans():
     d = pd.Series(pd.to_datetime(["2021-12-31", "2022-05-04", "2023-11-15", None]))
     assert S.assign_period(d).tolist()[:3] == ["2021", "2022", "2023"]
     assert pd.isna(S.assign_period(d).iloc[3])
-    assert S.assign_period(d, period="quarter").tolist()[:3] == ["2021-T4", "2022-T2", "2023-T4"]
+    # quarters and halves carry the labels of qsp_eval.attendance (one vocabulary per report)
+    assert S.assign_period(d, period="quarter").tolist()[:3] == ["2021-Q4", "2022-Q2", "2023-Q4"]
+    assert S.assign_period(d, period="half").tolist()[:3] == ["2021-H2", "2022-H1", "2023-H2"]
     assert S.assign_period(d, period="month").tolist()[:2] == ["2021-12", "2022-05"]
     assert S.assign_period(d, period="all").tolist()[:3] == ["2021–2023"] * 3
     # whole years -> "2022–2023"; 2021-12-31 is outside the span -> NA
@@ -190,3 +192,19 @@ def test_service_figures_draw_and_label_in_both_languages():
                                       {"month": "2023-01", "item": "dental_dam", "quantity": 1}])
     ax = P.plot_material(material_totals(ds2))
     assert len(ax.patches) == 2 and "Aiguille" in [t.get_text() for t in ax.get_yticklabels()]
+
+
+def test_inputs_not_mutated():
+    import copy
+
+    from qsp_eval import activities, material
+
+    ds = small()
+    before = copy.deepcopy((ds.sessions, ds.visits, ds.services))
+    S.service_counts(ds, period="quarter")
+    S.service_session_share(ds, period="all")
+    S.drug_checking(ds, span=("2022-01-01", "2023-12-31"))
+    material.material_totals(ds)
+    activities.activity_summary(ds)
+    for now, then in zip((ds.sessions, ds.visits, ds.services), before, strict=True):
+        pd.testing.assert_frame_equal(now, then)

@@ -260,3 +260,27 @@ def test_holm_adjust_by_hand():
     # capped at 1, NaN left out of m: m = 2, 0.6 x 2 = 1.2 -> 1, 0.7 -> max(1, 0.7) = 1
     out = holm_adjust([0.6, float("nan"), 0.7])
     assert out[0] == 1.0 and np.isnan(out[1]) and out[2] == 1.0
+
+
+def test_rate_ratio_r_poisson_test_two_sample():
+    # R documentation of poisson.test (stats package), comparison of two rates:
+    # poisson.test(c(11, 6 + 8 + 7), c(800, 1083 + 1050 + 878))
+    # -> p-value = 0.07967; 95 percent CI 0.8584264 4.2772659; rate ratio 1.971488
+    r = rate_ratio_ci(11, 800, 6 + 8 + 7, 1083 + 1050 + 878)
+    assert r["rate_ratio"] == pytest.approx(1.971488, abs=5e-7)
+    assert r["ci_low"] == pytest.approx(0.8584264, abs=5e-7)
+    assert r["ci_high"] == pytest.approx(4.2772659, abs=5e-7)
+    assert r["p_value"] == pytest.approx(0.07967, abs=5e-6)
+    assert r["test"] == "exact_conditional_poisson"
+
+
+def test_rate_ratio_zero_counts_by_hand():
+    # 0 events vs 5 (equal exposure): RR = 0, lower bound 0; conditional on 5 events X1 ~
+    # Binomial(5, p): the upper Clopper-Pearson bound solves P(X <= 0) = (1 - p)^5 = 0.025,
+    # p = 1 - 0.025^(1/5) = 0.521824, RR = p / (1 - p) = 0.521824 / 0.478176 = 1.091279
+    r = rate_ratio_ci(0, 1, 5, 1)
+    assert r["rate_ratio"] == 0 and r["ci_low"] == 0
+    assert r["ci_high"] == pytest.approx(1.091279, abs=1e-6)
+    # no event at all, or no exposure: nothing to estimate
+    assert math.isnan(rate_ratio_ci(0, 1, 0, 1)["rate_ratio"])
+    assert math.isnan(rate_ratio_ci(3, 0, 2, 1)["ci_low"])

@@ -266,3 +266,61 @@ def test_plot_theming(analysis):
     assert fig.axes[0].get_title(loc="left") == "Visits per session"
     fig_fr = plot_theming(analysis, lang="fr")
     assert fig_fr.axes[1].get_xlabel() == "Rapport de taux"
+
+
+def test_series_not_mutated():
+    from qsp_eval.theming import placebo_tests
+
+    s = _series(simulate_session_counts(2))
+    before = s.copy()
+    themed_vs_plain(s, START)
+    naive_before_after(s)
+    placebo_tests(s, START, real={"level_change": {"rate_ratio": 1.2, "z": 1.0}}, n_placebo=2)
+    pd.testing.assert_frame_equal(s, before)
+
+
+def test_placebo_summary_rank_and_monte_carlo_p_by_hand():
+    from qsp_eval.theming import _placebo_summary
+
+    # real z = -2.0 (a drop: |z| is what counts); placebo z: 0.5, -2.5, 2.0, 1.0, -0.3
+    # |z| >= 2: 2.5 and 2.0 -> n_as_extreme 2, p = (1 + 2) / (5 + 1) = 0.5;
+    # strictly larger: 2.5 only -> rank 2
+    table = pd.DataFrame({"term": ["level_change"] * 5 + ["themed_after"],
+                          "z": [0.5, -2.5, 2.0, 1.0, -0.3, 9.0]})
+    s = _placebo_summary(table, {"level_change": {"rate_ratio": 0.7, "z": -2.0},
+                                 "themed_after": {"rate_ratio": 1.1, "z": float("nan")}})
+    lc = s["level_change"]
+    assert (lc["n"], lc["n_as_extreme"], lc["rank"]) == (5, 2, 2)
+    assert lc["p_placebo"] == pytest.approx(0.5)
+    # the real estimate beyond every placebo: rank 1, p = 1 / (n + 1), never 0
+    s = _placebo_summary(table, {"level_change": {"z": 3.0}})
+    assert s["level_change"]["rank"] == 1
+    assert s["level_change"]["p_placebo"] == pytest.approx(1 / 6)
+    # no real z (or no placebo): no rank, NaN p
+    th = _placebo_summary(table, {"themed_after": {"z": float("nan")}})["themed_after"]
+    assert th["rank"] is None and math.isnan(th["p_placebo"])
+
+
+def test_mdrr_interpolation_by_hand():
+    from qsp_eval.theming import _interpolate_mdrr
+
+    # power 0.2, 0.6, 0.9 at RR 1, 2, 4: 80 % is reached between 2 and 4; on the log scale
+    # log RR = ln 2 + (0.8 - 0.6) / (0.9 - 0.6) · (ln 4 - ln 2) = (5/3) ln 2 -> RR = 2^(5/3)
+    assert _interpolate_mdrr(np.array([1.0, 2.0, 4.0]), np.array([0.2, 0.6, 0.9]), 0.8) == \
+        pytest.approx(2 ** (5 / 3))
+    # reached at the first ratio: that ratio; never reached: NaN (the text then says so)
+    assert _interpolate_mdrr(np.array([1.5, 2.0]), np.array([0.85, 0.95]), 0.8) == 1.5
+    assert math.isnan(_interpolate_mdrr(np.array([1.5, 2.0]), np.array([0.1, 0.5]), 0.8))
+
+
+def test_power_at_rate_ratio_1_is_the_one_sided_size():
+    # With no planted effect (RR = 1) and Poisson counts, a rejection "p < 0.05 and estimate
+    # above 1" happens about alpha / 2 = 2.5 % of the time. 2000 simulations: SE of the share
+    # sqrt(0.025 · 0.975 / 2000) = 0.0035, so 0.025 ± 0.015 is over 4 SE wide.
+    from qsp_eval.theming import power_analysis
+
+    s = _series(simulate_session_counts(5, dispersion=None, themed_probability=0.5))
+    table, summary = power_analysis(s, START, n_sim=2000, grid=[1.0], seed=3)
+    assert (summary["alpha_nb"] == 0) == (summary["dispersion"] <= 1)  # NB only if overdispersed
+    for p in table["power"]:
+        assert 0.010 <= p <= 0.040, p

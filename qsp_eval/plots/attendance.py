@@ -112,13 +112,9 @@ def plot_period_means(result, *, ax=None, lang: str = "fr"):
     ax = get_ax(ax)
     c = palette(1)[0]
     x = np.arange(len(result))
-    m = result["mean_visits_per_session"].to_numpy(dtype=float)
-    lo = result["ci_low"].to_numpy(dtype=float)
-    hi = result["ci_high"].to_numpy(dtype=float)
+    m = _floats(result["mean_visits_per_session"])
     ax.plot(x, m, marker="o", linestyle="none", color=c)
-    ok = ~np.isnan(m)
-    ax.errorbar(x[ok], m[ok], yerr=[m[ok] - lo[ok], hi[ok] - m[ok]], fmt="none", ecolor=c,
-                capsize=3, linewidth=1.2)
+    _mean_error_bars(ax, x, m, result, ecolor=c, capsize=3, linewidth=1.2)
     for xi, mi, n in zip(x, m, result["sessions_held"]):
         if not np.isnan(mi):
             ax.annotate(f"{mi:.2f}".replace(".", ",") if lang == "fr" else f"{mi:.2f}",
@@ -160,21 +156,23 @@ def plot_seasonality(result, *, ax=None, lang: str = "fr"):
     """
     ax = get_ax(ax)
     c = palette(1)[0]
-    m = result["mean_visits_per_session"].to_numpy(dtype=float)
-    lo = result["ci_low"].to_numpy(dtype=float)
-    hi = result["ci_high"].to_numpy(dtype=float)
+    m = _floats(result["mean_visits_per_session"])
     x = result["month"].to_numpy(dtype=int)
-    h = np.nan_to_num(m)
-    ax.bar(x, h, color=c, width=0.7)
-    ok = ~np.isnan(m)
-    ax.errorbar(x[ok], m[ok], yerr=[m[ok] - lo[ok], hi[ok] - m[ok]], fmt="none", ecolor="#333333",
-                capsize=2, linewidth=1)
+    ax.bar(x, np.nan_to_num(m), color=c, width=0.7)
+    _mean_error_bars(ax, x, m, result, ecolor="#333333", capsize=2, linewidth=1)
     names = MONTHS[0] if lang == "fr" else MONTHS[1]
     ax.set_xticks(x, [names[i - 1] for i in x])
     return finish_ax(ax, title=tr("Saisonnalité : passages par permanence selon le mois",
                                   "Seasonality: visits per session by month", lang),
                      xlabel=tr("Mois (toutes années)", "Month (all years)", lang),
                      ylabel=tr("Passages par permanence", "Visits per session", lang))
+
+
+def _mean_error_bars(ax, x, m, result, **style) -> None:
+    """Error bars ``ci_low``–``ci_high`` of ``result`` around the means ``m`` (where known)."""
+    lo, hi = _floats(result["ci_low"]), _floats(result["ci_high"])
+    ok = ~(np.isnan(m) | np.isnan(lo) | np.isnan(hi))
+    ax.errorbar(x[ok], m[ok], yerr=[m[ok] - lo[ok], hi[ok] - m[ok]], fmt="none", **style)
 
 
 def _floats(values) -> np.ndarray:
