@@ -95,6 +95,8 @@ _EXPORTS: dict[str, str] = {
     "format_share": "disclosure",
     "check_text": "disclosure",
     "scan_outputs": "disclosure",
+    "protect_tests": "disclosure",
+    "protect_field_counts": "disclosure",
     "build_writeup": "writeup",
     "key_figures": "writeup",
     "writeup_docx": "writeup",

@@ -168,11 +168,14 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
         if args.debug or os.environ.get("QSP_DEBUG"):
             raise
+        from .privacy import scrub_message
+
+        msg = scrub_message(exc)
         print(
             tr(
-                f"Erreur inattendue ({type(exc).__name__}) : {exc}\n"
+                f"Erreur inattendue ({type(exc).__name__}) : {msg}\n"
                 "Relancez avec --debug pour le détail technique et signalez-la à l'équipe.",
-                f"Unexpected error ({type(exc).__name__}): {exc}\n"
+                f"Unexpected error ({type(exc).__name__}): {msg}\n"
                 "Run again with --debug for the technical detail and report it to the team.",
             ),
             file=sys.stderr,

@@ -19,6 +19,11 @@ What it does
   intervals that would disclose; optional rounding to base 5.
 - :func:`protect_tables` keeps several tables of one report consistent (a
   cell hidden in one table is hidden wherever the same cell appears).
+- :func:`protect_tests` withholds test statistics and p-values computed from
+  hidden cells (a statistic is a function of its counts: trying each value a
+  hidden cell may take gives it back); :func:`protect_field_counts` hides the
+  counts of a table by field without groups (completeness) that are small or
+  hidden in the profile tables.
 - :func:`format_count`, :func:`format_share`, :func:`publishable_sentence`
   and :func:`check_text` serve the write-ups.
 - :func:`scan_outputs` re-scans a finished output folder (used by
@@ -61,6 +66,8 @@ __all__ = [
     "protect_table",
     "protect_tables",
     "protect_wide",
+    "protect_tests",
+    "protect_field_counts",
     "attack_table",
     "merge_map",
     "cell_contributions",
@@ -1109,6 +1116,238 @@ def attack_table(original, protected, *, by: Sequence[str] | None = None,
     ranges = _lp_ranges(values, sup, constraints, rules.min_cell)
     rows = [{"row": p, "low": a, "high": b, "pinned": b - a < 1} for p, (a, b) in ranges.items()]
     return pd.DataFrame(rows, columns=["row", "low", "high", "pinned"])
+
+
+#: Columns of a test table that describe the test, never withheld.
+_TEST_KEEP = ("field", "group", "unit", "level", "among", "test", "df", "periods", "withheld")
+
+
+def _test_cells(published, field, unit, level):
+    """Hidden-cell flags of the published person tables a test row was computed from.
+
+    Returns ``{period: {group: hidden}}`` and ``{period: margin hidden}``, or ``None``
+    when no published table has that field, unit (and level).
+    """
+    import pandas as pd
+
+    found = []
+    for t in published:
+        if t is None or not {"field", "group", "unit", "suppressed"} <= set(t.columns):
+            continue
+        m = (t["field"].astype(str) == str(field)) & (t["unit"].astype(str) == str(unit))
+        if level is not None and "level" in t.columns:
+            m &= t["level"].astype(str) == str(level)
+        if m.any():
+            found.append((t, m))
+    if not found:
+        return None
+    # tests are computed on the whole population: prefer tables without a sub-population
+    whole = [(t, m) for t, m in found if "population" not in t.columns]
+    cells: dict = {}
+    margin: dict = {}
+    for t, m in whole or found:
+        sub = t.loc[m]
+        periods = sub["period"].astype(str) if "period" in sub.columns else pd.Series(
+            "*", index=sub.index)
+        supp = sub["suppression"].astype(str) if "suppression" in sub.columns else None
+        for i in sub.index:
+            p, g = periods[i], str(sub.at[i, "group"])
+            hidden = bool(sub.at[i, "suppressed"]) if not _isna(sub.at[i, "suppressed"]) \
+                else True
+            cells.setdefault(p, {})
+            cells[p][g] = cells[p].get(g, False) or hidden
+            if supp is not None and supp[i] == "margin":
+                margin[p] = True
+    return cells, margin
+
+
+def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | None = None):
+    """Withhold the test results that would let a reader recover a hidden cell.
+
+    A test statistic or p-value computed from counts is a function of those
+    counts: with the published margins a reader can try every value a hidden
+    cell may take (``0 .. t - 1`` for ``< t``) and keep the one that gives the
+    published statistic, which usually singles it out. A row of a test table
+    (one ``field``, ``unit``, ``level``, ``group``, ``among``; see
+    :func:`qsp_eval.profiles.profile_tests`) is therefore published only when
+    every count it was computed from can already be read or derived from the
+    published person tables of the report:
+
+    - ``group == "*"`` (homogeneity of the whole distribution): every cell of
+      the field is published (the ``unknown`` cells only when ``among == "all"``);
+    - one group (trend test and group-vs-rest test): its cells are published and,
+      in each period, the total it is compared with is derivable (every cell of
+      the period published, or its margin and, when ``among == "known"``, its
+      ``unknown`` cell published).
+
+    Rows of a field no published table shows are withheld (nothing to check
+    against). In a withheld row every numeric column other than ``df`` and
+    ``periods`` (``statistic``, ``p_value``, ``p_value_holm``, ``n``...) is set to
+    NA and ``withheld`` is True. ``p_value_holm`` of the published rows is
+    recomputed with the withheld p-values counted as 1 (same number of tests):
+    the true Holm-adjusted values depend on the withheld p-values, this bound is
+    never smaller than them (so still controls the family-wise error) and
+    depends on published values only.
+
+    Parameters
+    ----------
+    tests : pandas.DataFrame
+        Columns ``field``, ``group``, ``unit`` and optionally ``level``,
+        ``among`` (default ``"known"``), ``p_value``, ``p_value_holm``.
+    published : iterable of pandas.DataFrame
+        The protected person tables of the report (outputs of
+        :func:`protect_table`, with ``period``, ``field``, ``group``, ``unit``,
+        ``suppressed``). Tables with a ``population`` column (a
+        sub-population, e.g. newcomers) are used only when no whole-population
+        table shows the field.
+    rules : DisclosureRules, optional
+        Unused (kept for a uniform signature).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``tests`` with a boolean ``withheld`` column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pub = pd.DataFrame({"period": ["2023"] * 3, "field": "gender", "unit": "people",
+    ...                     "group": ["a", "b", "unknown"], "suppressed": [False, True, False]})
+    >>> tests = pd.DataFrame({"field": "gender", "unit": "people", "group": ["*", "a", "b"],
+    ...                       "p_value": [0.2, 0.03, 0.5]})
+    >>> protect_tests(tests, [pub])["withheld"].tolist()   # b hidden: "*" and b withheld
+    [True, False, True]
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .stats import holm_adjust
+
+    out = tests.copy()
+    published = [t for t in published if t is not None]
+    withheld = []
+    for _, row in out.iterrows():
+        level = row["level"] if "level" in out.columns and not _isna(row["level"]) else None
+        among = str(row["among"]) if "among" in out.columns and not _isna(row["among"]) \
+            else "known"
+        info = _test_cells(published, row["field"], row["unit"], level)
+        if info is None:
+            withheld.append(True)
+            continue
+        cells, margin = info
+        g = str(row["group"])
+        hide = False
+        for p, groups in cells.items():
+            counted = {k: v for k, v in groups.items() if among == "all" or k != "unknown"}
+            if g == "*":
+                hide = any(counted.values())
+            else:
+                all_known = not any(counted.values())
+                via_margin = not margin.get(p, False) and (
+                    among == "all" or not groups.get("unknown", False))
+                hide = groups.get(g, False) or not (all_known or via_margin)
+            if hide:
+                break
+        withheld.append(hide)
+    w = np.array(withheld, dtype=bool)
+    blank = [c for c in out.columns if c not in _TEST_KEEP
+             and pd.api.types.is_numeric_dtype(out[c].dtype)
+             and not pd.api.types.is_bool_dtype(out[c].dtype)]
+    if "p_value" in out.columns and "p_value_holm" in out.columns and w.any():
+        p = pd.to_numeric(out["p_value"], errors="coerce").to_numpy(dtype=float).copy()
+        p[w & ~np.isnan(p)] = 1.0
+        out["p_value_holm"] = holm_adjust(p)
+    for c in blank:
+        out[c] = out[c].astype("Float64" if pd.api.types.is_float_dtype(out[c].dtype)
+                               else "Int64")
+        out.loc[w, c] = pd.NA
+    out["withheld"] = w
+    return out
+
+
+def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = (),
+                         count_col: str = "count", lang: str = "fr"):
+    """Hide small per-field counts of a table by field without groups (e.g. completeness).
+
+    A table such as ``quality_completeness`` (``period``, ``field``, ``count`` of
+    visits whose answer is missing, ``denominator``) has no ``group`` column, but
+    each of its counts *is* a person-attribute cell: the "not stated" cell of
+    that field in the profile tables. Published there as it is, it would undo
+    their suppression by subtraction (period total minus the published groups
+    minus it gives the hidden group). Rows whose ``field`` is sensitive
+    (:data:`qsp_eval.schema.SENSITIVE_FIELDS`) and whose count is 1 to t - 1
+    get the count and every other numeric column except ``denominator`` set to
+    NA (so also the share), and so do the rows whose ``(period, field)`` is in
+    ``hidden``: the cells the profile tables hide (by distinct people, or as
+    secondary cells). A period label starting with a hidden year (``"2023-Q2"``
+    for ``("2023", field)``) is hidden too: the quarters would add up to it; and
+    when one sub-period of a year is hidden, so are the others of that year and
+    field (the year minus the shown ones would give it back).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``field``, ``count`` and optionally ``period``, ``denominator``, ``share``.
+    rules : DisclosureRules
+    hidden : iterable of (period, field)
+        Cells hidden elsewhere in the report (suppression ``"linked"``).
+    count_col : str
+    lang : {"fr", "en"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``suppressed`` (bool), ``suppression`` (``"small"`` or ``""``) and
+        ``count_display`` (``"< t"`` or the count) added.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"period": "2023", "field": ["gender", "gender", "site"],
+    ...                   "count": [4, 12, 3], "denominator": 100, "share": [.04, .12, .03]})
+    >>> protect_field_counts(t, rules=DisclosureRules())["count_display"].tolist()
+    ['<\xa05', '12', '3']
+    >>> protect_field_counts(t, rules=DisclosureRules(), hidden=[("2023", "gender")],
+    ...                      lang="en")["count_display"].tolist()
+    ['<\xa05', '[c]', '3']
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = table.copy()
+    counts = pd.to_numeric(out[count_col], errors="coerce")
+    sens = out["field"].astype(str).isin(SENSITIVE_FIELDS).to_numpy(dtype=bool)
+    small = sens & ((counts >= 1) & (counts <= rules.min_cell - 1)).fillna(False).to_numpy(
+        dtype=bool)
+    hidden = {(str(p), str(f)) for p, f in hidden}
+    periods = (out["period"].astype(str) if "period" in out.columns
+               else pd.Series("", index=out.index)).tolist()
+    fields = out["field"].astype(str).tolist()
+    linked = sens & ~small & np.array(
+        [(p, f) in hidden or (p[:4], f) in hidden
+         for p, f in zip(periods, fields, strict=True)], dtype=bool)
+    # sub-periods (quarters, months) add up to the year the profile tables publish: one
+    # hidden quarter would be the year minus the others, so hide the whole year's rows
+    hit = {(p[:4], f) for p, f, h in zip(periods, fields, small | linked, strict=True)
+           if h and len(p) > 4}
+    linked |= sens & ~small & np.array([len(p) > 4 and (p[:4], f) in hit
+                                        for p, f in zip(periods, fields, strict=True)],
+                                       dtype=bool)
+    blank = [c for c in out.columns if c not in KEY_COLUMNS and c != "denominator"
+             and pd.api.types.is_numeric_dtype(out[c].dtype)
+             and not pd.api.types.is_bool_dtype(out[c].dtype)]
+    for c in blank:
+        if pd.api.types.is_integer_dtype(out[c].dtype):
+            out[c] = out[c].astype("Int64")
+        out.loc[small | linked, c] = pd.NA
+    out["suppressed"] = small | linked
+    out["suppression"] = ["small" if s else ("linked" if k else "")
+                          for s, k in zip(small, linked, strict=True)]
+    out["count_display"] = [
+        rules.hidden_label() if s else (_hidden_text(v, rules, lang) if k
+                                        else ("" if _isna(v) else str(int(v))))
+        for s, k, v in zip(small, linked, counts, strict=True)]
+    return out
 
 
 def _cell_keys(df):

@@ -166,7 +166,16 @@ def _decode(raw: bytes, file: str) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _file_problem(
+                file,
+                "le fichier commence comme un texte UTF-16 mais n'en est pas un (fichier "
+                "abîmé ?) : réenregistrez-le en CSV UTF-8 ou ouvrez-le dans Excel puis "
+                "« Enregistrer sous » CSV",
+                "the file starts like UTF-16 text but is not (damaged file?): save it "
+                "again as UTF-8 CSV, or open it in Excel and 'Save as' CSV") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -36,6 +36,7 @@ __all__ = [
     "is_free_text_column",
     "detect_identifier",
     "safe_value",
+    "scrub_message",
     "pseudonymise",
     "resolve_key",
     "resolve_key_with_origin",
@@ -259,12 +260,26 @@ def detect_identifier(value: object, *, dates: bool = True, today: date | None =
     return None
 
 
+_PROSE_WORDS = 4
+
+
+def _is_vocabulary_label(text: str) -> bool:
+    from .schema import VOCABULARIES
+
+    norm = normalise_label(text)
+    return any(norm in (normalise_label(code), normalise_label(fr), normalise_label(en))
+               for vocab in VOCABULARIES.values() for code, (fr, en) in vocab.items())
+
+
 def safe_value(value: object, *, limit: int = 60, dates: bool = True,
                today: date | None = None) -> str:
     """Return ``value`` made safe to print in a message.
 
     A value that looks identifying (see :func:`detect_identifier`) becomes
-    :data:`MASK`; long values are cut to ``limit`` characters.
+    :data:`MASK`, and so does a value that reads like a sentence (four words or
+    more, unless it is a label of a vocabulary): free text typed in a coded
+    column may name or describe a person in ways no pattern detects; long values
+    are cut to ``limit`` characters.
 
     Examples
     --------
@@ -272,9 +287,44 @@ def safe_value(value: object, *, limit: int = 60, dates: bool = True,
     'Femme tran'
     >>> safe_value("marie@example.org")
     '(valeur masquée)'
+    >>> safe_value("Je suis Camille Durand")
+    '(valeur masquée)'
+    >>> safe_value("55 ans et plus")
+    '55 ans et plus'
     """
     text = "" if value is None else str(value)
     if detect_identifier(text, dates=dates, today=today) is not None:
+        return MASK
+    if len(text.split()) >= _PROSE_WORDS and not _is_vocabulary_label(text):
+        return MASK
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+_PSEUDONYM_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16}(?![0-9A-Za-z])")
+
+
+def scrub_message(text: object, *, limit: int = 300) -> str:
+    """Make the text of an unexpected error safe to print or to paste in an e-mail.
+
+    An unexpected error (a bug) may quote data: pandas lists index values,
+    a ``KeyError`` shows the key. Pseudonym-like tokens (16 lowercase
+    hexadecimal characters) become :data:`MASK`; a message holding anything
+    :func:`detect_identifier` finds is replaced by :data:`MASK` whole; the
+    rest is cut to ``limit`` characters.
+
+    Examples
+    --------
+    >>> scrub_message("KeyError: '3f2a9c0d1b2e4f56'")
+    "KeyError: '(valeur masquée)'"
+    >>> scrub_message("ValueError: camille@example.org")
+    '(valeur masquée)'
+    >>> scrub_message("ZeroDivisionError: division by zero")
+    'ZeroDivisionError: division by zero'
+    """
+    text = _PSEUDONYM_TOKEN.sub(MASK, "" if text is None else str(text))
+    if detect_identifier(text, dates=False) is not None:
         return MASK
     if len(text) > limit:
         text = text[: limit - 1] + "…"

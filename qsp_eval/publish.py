@@ -265,6 +265,8 @@ _HEADERS = {
     "ci_high": ("IC 95 % haut", "95% CI high"),
     "p_value": ("p", "p"),
     "p_value_holm": ("p ajusté (Holm)", "p adjusted (Holm)"),
+    "withheld": ("Non publié (calculé sur des effectifs masqués)",
+                 "Withheld (computed from hidden counts)"),
     "event": ("Événement", "Event"),
     "event_date": ("Date de l'événement", "Event date"),
     "event_label": ("Événement", "Event"),
@@ -518,6 +520,24 @@ def table_html(df, *, lang: str = "fr", title: str = "", rules=None, person: boo
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
+def _is_test_table(df) -> bool:
+    """True for a table of test results on person attributes (``field`` and ``test`` columns,
+    a sensitive field)."""
+    from .schema import SENSITIVE_FIELDS
+
+    return ({"field", "test"} <= set(df.columns)
+            and df["field"].astype(str).isin(SENSITIVE_FIELDS).any())
+
+
+def _is_field_count_table(df) -> bool:
+    """True for counts by sensitive field without groups (e.g. completeness by field)."""
+    from .schema import SENSITIVE_FIELDS
+
+    return ({"field", "count"} <= set(df.columns) and "group" not in df.columns
+            and "suppressed" not in df.columns
+            and df["field"].astype(str).isin(SENSITIVE_FIELDS).any())
+
+
 def _isna(v) -> bool:
     import pandas as pd
 
@@ -674,6 +694,7 @@ class Publisher:
     settings: Settings
     output_dir: Path
     published: list = field(default_factory=list)
+    person_tables: list = field(default_factory=list, repr=False)
 
     @property
     def lang(self) -> str:
@@ -727,7 +748,13 @@ class Publisher:
         kind : {"activity", "person"}
             ``"person"``: a table of people by sensitive attributes, passed
             through :func:`qsp_eval.disclosure.protect_table` (with ``by``);
-            ``"activity"``: published as it is (sessions, visits, material...).
+            ``"activity"``: published as it is (sessions, visits, material...),
+            except a table of tests on person attributes (``field`` and ``test``
+            columns): its rows computed from cells hidden in the person tables
+            this publisher published before are withheld
+            (:func:`qsp_eval.disclosure.protect_tests`); and a table of counts by
+            sensitive ``field`` without ``group`` (completeness) has its small
+            counts hidden (:func:`qsp_eval.disclosure.protect_field_counts`).
         by : list of str, optional
             Columns that identify a cell (passed to ``protect_table``).
         title : str
@@ -756,6 +783,26 @@ class Publisher:
             if by is not None:
                 kw["by"] = by
             out = mod.protect_table(df, **kw)
+            if "population" in df.columns:
+                out = self._protect_sub_population(mod, df, out, kw)
+            self.person_tables.append(out)
+        elif _is_test_table(df):
+            mod = _disclosure()
+            if mod is None:
+                raise DisclosureError(
+                    "Le module de contrôle de diffusion est absent : table de tests refusée.",
+                    "The disclosure-control module is missing: test table refused.")
+            # statistics computed from person-attribute cells can reveal hidden cells
+            out = mod.protect_tests(df, self.person_tables, rules=self.rules)
+        elif _is_field_count_table(df):
+            mod = _disclosure()
+            if mod is None:
+                raise DisclosureError(
+                    "Le module de contrôle de diffusion est absent : table refusée.",
+                    "The disclosure-control module is missing: table refused.")
+            # e.g. completeness: each count is the "not stated" cell of a profile table
+            out = mod.protect_field_counts(df, rules=self.rules, lang=self.lang,
+                                           hidden=self._profile_hidden_unknown(mod))
         from .io import write_table
 
         out = _tidy_for_publication(out)
@@ -765,6 +812,62 @@ class Publisher:
         if show:
             self._show_table(out, name, title=title, person=kind == "person")
         return out
+
+    def _protect_sub_population(self, mod, df, out, kw):
+        """Hide sub-population cells whose difference with the whole population is small.
+
+        A table of a sub-population (``population`` column, e.g. newcomers) published
+        next to the whole population (same period, field, level, group, unit in a
+        person table published earlier) gives the rest of the population by
+        subtraction: whole 8, newcomers 7 -> 1 returning person of that group. Such a
+        newcomers cell (difference 1 to t - 1) is suppressed (``force``) and the table
+        protected again, until no published pair differs by 1 to t - 1.
+        """
+        import numpy as np
+
+        keys = [c for c in ("period", "site", "field", "level", "group", "unit")
+                if c in df.columns]
+        shown: dict = {}
+        for t in self.person_tables:
+            if "population" in t.columns or not set(keys) <= set(t.columns):
+                continue
+            ok = ~t["suppressed"].astype(bool) & t["count"].notna()
+            for k, v in zip(t.loc[ok, keys].astype(str).itertuples(index=False, name=None),
+                            t.loc[ok, "count"], strict=True):
+                shown[k] = float(v)
+        if not shown:
+            return out
+        t = self.rules.min_cell
+        force = np.zeros(len(df), dtype=bool)
+        for _ in range(10):
+            more = force.copy()
+            key_rows = out[keys].astype(str).itertuples(index=False, name=None)
+            for i, (k, hidden, v) in enumerate(zip(key_rows, out["suppressed"].astype(bool),
+                                                   out["count"], strict=True)):
+                if not hidden and k in shown and 1 <= shown[k] - float(v) <= t - 1:
+                    more[i] = True
+            if (more == force).all():
+                break
+            force = more
+            out = mod.protect_table(df, force=force, **kw)
+        return out
+
+    def _profile_hidden_unknown(self, mod) -> set:
+        """``(year, field)`` of the "not stated" visit cells the profile tables hide.
+
+        Protects, as notebook ``02-profiles`` does (``profiles_by_year``: per year, ``by``
+        period, field, level, unit), the composition of the public, and returns the
+        hidden ``unknown`` cells counted in visits, so that a completeness table published
+        earlier in the report does not reveal them.
+        """
+        from . import profiles
+
+        comp = profiles.composition(self.data, period="year")
+        prot = mod.protect_table(comp, rules=self.rules, kind="person",
+                                 by=["period", "field", "level", "unit"])
+        sel = prot.loc[(prot["group"] == "unknown") & (prot["unit"] == "visits")
+                       & prot["suppressed"].astype(bool)]
+        return {(str(p), str(f)) for p, f in zip(sel["period"], sel["field"], strict=True)}
 
     def _show_table(self, df, name, *, title="", person=False):
         meta = {"qsp_eval": {"kind": "table", "name": name, "title": title,

@@ -581,7 +581,9 @@ def _describe(exc: BaseException, lang: str) -> tuple[str, str]:
         return exc.format("fr"), exc.format("en")
     if isinstance(exc, CellTimeout):
         return (f"délai dépassé ({exc})", f"timed out ({exc})")
-    text = f"{type(exc).__name__}: {exc}"
+    from .privacy import scrub_message
+
+    text = f"{type(exc).__name__}: {scrub_message(exc)}"
     return text, text
 
 
@@ -659,7 +661,9 @@ def run_notebooks(paths, out_dir, parameters: dict, *, timeout=DEFAULT_TIMEOUT,
                 fr, en = _describe(failure[1], lang)
                 err = failure[1]
             else:
-                fr = en = f"{exc.ename}: {exc.evalue}"
+                from .privacy import scrub_message
+
+                fr = en = f"{exc.ename}: {scrub_message(exc.evalue)}"
                 err = exc
             raise NotebookFailed(path.name, cell_no, fr, en, line, err) from None
         if progress:

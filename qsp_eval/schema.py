@@ -566,6 +566,20 @@ class Dataset:
             return False
         return column is None or column in cols
 
+    def __repr__(self) -> str:
+        """Sizes only: the default dataclass repr would print rows, pseudonyms included.
+
+        Examples
+        --------
+        >>> Dataset(*(empty_table(t) for t in ("sessions", "visits", "services",
+        ...           "distributions", "survey_responses")), config=None, source="x")
+        Dataset(source='x', sessions=0 rows, visits=0 rows, services=0 rows, distributions=0 rows, survey_responses=0 rows)
+        """  # noqa: E501
+        sizes = ", ".join(f"{t}={len(getattr(self, t))} rows" for t in
+                          ("sessions", "visits", "services", "distributions",
+                           "survey_responses"))
+        return f"Dataset(source={self.source!r}, {sizes})"
+
 
 def empty_table(name: str) -> pd.DataFrame:
     """Return an empty table in the internal form, with the right dtypes."""

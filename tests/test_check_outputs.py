@@ -273,10 +273,8 @@ def test_command_threshold_option(tmp_path, capsys):
 # ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_full_report_on_simulated_data_is_clean(tmp_path):
-    report = pytest.importorskip("qsp_eval.report")
-    if not hasattr(report, "run_report"):
-        pytest.skip("qsp_eval.report.run_report is not available yet")
-    simulate = pytest.importorskip("qsp_eval.simulate")
+    from qsp_eval import report, simulate
+
     src = tmp_path / "data"
     simulate.write_simulation(src, seed=2021)
     out = tmp_path / "out"

@@ -87,6 +87,27 @@ def test_validate_identifier_never_printed(tmp_path, capsys):
     assert "(valeur masquée)" in captured.err
 
 
+def test_validate_sentence_in_a_coded_column_never_printed(tmp_path, capsys):
+    # a name and a health status typed where a code was expected: no pattern detects the
+    # name, so a value that reads like a sentence is masked, row and column still named
+    src = make_source(tmp_path / "txt")
+    (src / "visits.csv").write_text(
+        "date,gender\n17/05/2023,\"Camille Durand, séropo, vient avec Karim\"\n",
+        encoding="utf-8")
+    assert main(["validate", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "Camille" not in err and "séropo" not in err
+    assert "visits.csv, ligne 2, colonne « gender »" in err
+
+
+def test_validate_damaged_file_is_a_data_error(tmp_path, capsys):
+    src = make_source(tmp_path / "bin")
+    (src / "visits.csv").write_bytes(b"\xff\xfe\x00\x01garbage")
+    assert main(["validate", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "visits.csv" in err and "UnicodeDecodeError" not in err
+
+
 def test_validate_missing_source_and_key_file_inside(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "absent")]) == 2
     src = make_source(tmp_path / "k")
@@ -125,3 +146,36 @@ def test_help_texts(cmd, capsys):
         main([cmd, "--help"])
     assert ei.value.code == 0
     assert "Exemple" in capsys.readouterr().out
+
+
+def test_theming_command_says_not_estimable_for_a_missing_bound():
+    # a rate ratio of 0 (no first-time visitor at themed sessions) has no finite upper bound
+    from qsp_eval.commands.theming import _ci
+
+    assert _ci(0.59, 1.52, "fr") == "0,59–1,52"
+    assert _ci(0.0, float("nan"), "fr") == "non estimable"
+    assert _ci(0.0, float("inf"), "en") == "not estimable"
+    assert _ci(None, 2.0, "en") == "not estimable"
+
+
+def test_unexpected_error_never_prints_a_pseudonym_or_an_identifier(tmp_path, capsys,
+                                                                     monkeypatch):
+    # a bug whose message quotes data (pandas quotes index values, KeyError its key)
+    from qsp_eval.commands import validate
+
+    src = make_source(tmp_path / "ok")
+
+    def boom(args):
+        raise KeyError("3f2a9c0d1b2e4f56 not in index")
+
+    monkeypatch.setattr(validate, "run", boom)
+    assert main(["validate", str(src)]) != 0
+    err = capsys.readouterr().err
+    assert "3f2a9c0d1b2e4f56" not in err and "KeyError" in err and "Traceback" not in err
+
+    def boom2(args):
+        raise ValueError("bad row: camille.d@example.org")
+
+    monkeypatch.setattr(validate, "run", boom2)
+    assert main(["validate", str(src)]) != 0
+    assert "camille" not in capsys.readouterr().err

@@ -560,3 +560,164 @@ def test_check_text_reads_french_thousands_separators_as_one_number():
         assert check_text(f"0 % des 1{sep}000 répondants", rules=rules) == []
     # a real small count next to a big one is still caught
     assert [f.kind for f in check_text("3 personnes sur 1 000", rules=rules)] == ["small_cell"]
+
+
+# ---------------------------------------------------------------------------
+# Test statistics computed from hidden cells (protect_tests)
+# ---------------------------------------------------------------------------
+def _ca_z(x, n):
+    """Cochran–Armitage z written out here (scores 0, 1, 2...), independent of qsp_eval.stats."""
+    x, n = np.asarray(x, float), np.asarray(n, float)
+    t = np.arange(len(x), dtype=float)
+    p = x.sum() / n.sum()
+    var = p * (1 - p) * ((n * t**2).sum() - (n * t).sum() ** 2 / n.sum())
+    return float((t * (x - n * p)).sum() / np.sqrt(var))
+
+
+def _pub(rows):
+    return pd.DataFrame(rows, columns=["period", "field", "level", "group", "unit", "suppressed"])
+
+
+def test_published_trend_statistic_recovers_hidden_cells():
+    # Why protect_tests exists. Three periods of 20 people each (all stated); group "x"
+    # counts 0, 1, 1: the last two are shown "< 5". Published z, to 6 significant digits
+    # (as the CSV files carry it), leaves exactly one candidate among the 25 pairs (a, b)
+    # with a, b in 0..4: the hidden cells are recovered.
+    z = float(f"{_ca_z([0, 1, 1], [20, 20, 20]):.6g}")
+    fits = [(a, b) for a in range(5) for b in range(5) if (a, b) != (0, 0)
+            and abs(_ca_z([0, a, b], [20, 20, 20]) - z) < 5e-6]
+    assert fits == [(1, 1)]
+    from qsp_eval.disclosure import protect_tests
+
+    pub = _pub([(p, "gender", "detail", g, "people", g == "x" and p != "2021")
+                for p in ("2021", "2022", "2023") for g in ("x", "y")])
+    tests = pd.DataFrame({"field": "gender", "group": ["x"], "unit": "people", "level": "detail",
+                          "test": "cochran_armitage", "statistic": [z], "df": [1],
+                          "p_value": [0.5], "n": [60]})
+    out = protect_tests(tests, [pub])
+    assert out["withheld"].tolist() == [True]
+    assert out[["statistic", "p_value", "n"]].isna().all(axis=None)
+    assert out["df"].tolist() == [1]          # describes the test, kept
+
+
+def test_protect_tests_rules_by_group_and_among():
+    from qsp_eval.disclosure import protect_tests
+
+    # 2022: a, b, unknown all shown; 2023: b hidden, unknown shown.
+    pub = _pub([("2022", "f", "detail", "a", "people", False),
+                ("2022", "f", "detail", "b", "people", False),
+                ("2022", "f", "detail", "unknown", "people", False),
+                ("2023", "f", "detail", "a", "people", False),
+                ("2023", "f", "detail", "b", "people", True),
+                ("2023", "f", "detail", "unknown", "people", False)])
+    tests = pd.DataFrame({"field": "f", "unit": "people", "level": "detail",
+                          "group": ["*", "a", "b"], "among": "known", "test": "t",
+                          "statistic": [1.0, 2.0, 3.0], "p_value": [0.1, 0.2, 0.3]})
+    # "*" uses b (hidden); "a" uses a's cells (shown) and the stated total of each
+    # period = denominator - unknown (both shown); "b" uses its hidden cell.
+    assert protect_tests(tests, [pub])["withheld"].tolist() == [True, False, True]
+    # unknown hidden in 2023 too: a's 2023 total (a + b) is no longer derivable
+    pub2 = pub.assign(suppressed=pub["suppressed"] | ((pub["period"] == "2023")
+                                                      & (pub["group"] == "unknown")))
+    assert protect_tests(tests, [pub2])["withheld"].tolist() == [True, True, True]
+    # only unknown hidden: among "known" nothing hidden is used; among "all" the "*" test
+    # uses it, while "a" and "b" compare their own cells with the period's denominator
+    pub3 = pub.assign(suppressed=(pub["period"] == "2023") & (pub["group"] == "unknown"))
+    assert protect_tests(tests, [pub3])["withheld"].tolist() == [False, False, False]
+    assert protect_tests(tests.assign(among="all"), [pub3])["withheld"].tolist() == [
+        True, False, False]
+    # a field no published table shows cannot be checked: withheld
+    assert protect_tests(tests.assign(field="g"), [pub])["withheld"].tolist() == [True] * 3
+    # another level or unit does not count as the same cells
+    assert protect_tests(tests.assign(level="reporting"), [pub])["withheld"].all()
+
+
+def test_protect_tests_holm_counts_withheld_as_one():
+    from qsp_eval.disclosure import protect_tests
+
+    pub = _pub([("2023", "f", "detail", g, "people", g == "c") for g in ("a", "b", "c")])
+    tests = pd.DataFrame({"field": "f", "unit": "people", "level": "detail", "among": "all",
+                          "group": ["c", "a", "b"], "test": "t",
+                          "p_value": [0.01, 0.04, 0.03], "p_value_holm": [0.03, 0.06, 0.06]})
+    out = protect_tests(tests, [pub])
+    # c withheld -> counted as p = 1; m = 3. Sorted: 0.03 (b) * 3 = 0.09; 0.04 (a) * 2 = 0.08,
+    # running max 0.09; 1 (c). Published: a 0.09, b 0.09 (>= the true 0.06: conservative).
+    assert out["withheld"].tolist() == [True, False, False]
+    assert out["p_value_holm"].isna().tolist() == [True, False, False]
+    assert out["p_value_holm"].iloc[1:].round(10).tolist() == [0.09, 0.09]
+    assert out["p_value"].iloc[1:].tolist() == [0.04, 0.03]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.integers(3, 16), min_size=4, max_size=4), min_size=3, max_size=3))
+def test_published_trend_statistics_are_computable_from_published_cells(counts):
+    # Three periods, groups a, b, c and unknown. The trend statistic of a group (among
+    # stated answers) is published only if a reader can recompute it from what the person
+    # table shows: the group's cells, and each period's stated total (sum of the stated
+    # cells, or denominator minus the unknown cell). Recomputed here from the published
+    # table alone, it must equal the exact one.
+    from qsp_eval.disclosure import protect_tests
+
+    groups = ["a", "b", "c", "unknown"]
+    rows = [{"period": str(2021 + i), "field": "gender", "level": "detail", "group": g,
+             "unit": "people", "count": counts[i][j], "denominator": sum(counts[i])}
+            for i in range(3) for j, g in enumerate(groups)]
+    exact = pd.DataFrame(rows)
+    pub = protect_table(exact, rules=DEFAULT, by=["period", "field", "level", "unit"])
+    known = [sum(c[:3]) for c in counts]
+    trows = []
+    for j, g in enumerate(groups[:3]):
+        x = [c[j] for c in counts]
+        keep = [i for i in range(3) if known[i] > 0]
+        xs, ns = [x[i] for i in keep], [known[i] for i in keep]
+        ok = len(keep) >= 2 and 0 < sum(xs) < sum(ns)
+        trows.append({"field": "gender", "group": g, "unit": "people", "level": "detail",
+                      "among": "known", "test": "cochran_armitage",
+                      "statistic": _ca_z(xs, ns) if ok else np.nan, "df": 1})
+    out = protect_tests(pd.DataFrame(trows), [pub])
+    for _, r in out.loc[~out["withheld"]].iterrows():
+        shown = pub.set_index(["period", "group"])
+        x, n = [], []
+        for i in range(3):
+            p = str(2021 + i)
+            cells = [shown.at[(p, g), "count"] for g in groups[:3]]
+            if not any(pd.isna(v) for v in cells):
+                tot = sum(cells)
+            else:
+                unk = shown.at[(p, "unknown"), "count"]
+                den = shown.at[(p, "a"), "denominator"]
+                assert not pd.isna(unk) and not pd.isna(den)
+                tot = den - unk
+            xv = shown.at[(p, r["group"]), "count"]
+            assert not pd.isna(xv)
+            if tot > 0:
+                x.append(xv)
+                n.append(tot)
+        if pd.isna(r["statistic"]):
+            continue
+        assert _ca_z(x, n) == pytest.approx(r["statistic"])
+
+
+def test_protect_field_counts_hides_small_and_linked_counts():
+    from qsp_eval.disclosure import protect_field_counts
+
+    t = pd.DataFrame({"period": ["2023", "2023", "2023-Q2", "2024", "2024"],
+                      "field": ["gender", "site", "gender", "orientation", "gender"],
+                      "count": [4, 2, 9, 0, 30], "denominator": [100, 100, 40, 80, 80],
+                      "share": [0.04, 0.02, 0.225, 0.0, 0.375]})
+    out = protect_field_counts(t, rules=DEFAULT, hidden=[("2023", "gender"), ("2024", "orientation")])
+    # row 0: 4 people-attribute visits, 1..4 -> small; row 1: "site" is not sensitive -> kept;
+    # row 2: a quarter of the hidden year 2023 -> linked; row 3: 0, but hidden in the profile
+    # tables -> linked; row 4: 30, nothing hidden -> kept.
+    assert out["suppression"].tolist() == ["small", "", "linked", "linked", ""]
+    assert out["count"].isna().tolist() == [True, False, True, True, False]
+    assert out["share"].isna().tolist() == [True, False, True, True, False]
+    assert out["denominator"].tolist() == [100, 100, 40, 80, 80]
+    assert out["count_display"].tolist() == [f"<{NB}5", "2", "n.d.", f"<{NB}5", "30"]
+    assert t["count"].tolist() == [4, 2, 9, 0, 30]          # input untouched
+    # quarters: 2024-Q1 = 2 is small; 2024-Q2 = 10 would give it back from the year's
+    # total (published in the profile tables), so it is hidden too; 2025-Q1 untouched
+    q = pd.DataFrame({"period": ["2024-Q1", "2024-Q2", "2025-Q1"], "field": "gender",
+                      "count": [2, 10, 7], "denominator": [50, 60, 70]})
+    assert protect_field_counts(q, rules=DEFAULT)["suppression"].tolist() == [
+        "small", "linked", ""]

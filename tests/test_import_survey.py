@@ -173,8 +173,6 @@ def test_example_consultation_survives_a_wide_round_trip():
     from pathlib import Path
 
     example = Path(__file__).resolve().parents[1] / "data" / "example"
-    if not (example / "survey_responses.csv").is_file():
-        pytest.skip("data/example is not generated yet")
     from qsp_eval.io import read_evaluation_file, read_table_file
 
     raw = read_table_file(example / "survey_responses.csv")

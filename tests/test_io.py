@@ -71,6 +71,22 @@ def test_read_utf8_semicolon_without_bom(tmp_path):
     assert read_table_file(p).loc[2, "theme"] == "Énergie"
 
 
+def test_read_utf16_excel_text(tmp_path):
+    # Excel's "Unicode text" export: UTF-16 LE with a BOM
+    p = tmp_path / "s.csv"
+    p.write_bytes("date;theme\n17/05/2023;Énergie\n".encode("utf-16"))
+    assert read_table_file(p).loc[2, "theme"] == "Énergie"
+
+
+def test_damaged_utf16_file_is_a_data_error_naming_the_file(tmp_path):
+    # a UTF-16 byte-order mark followed by an odd number of bytes cannot be decoded
+    p = tmp_path / "visits.csv"
+    p.write_bytes(b"\xff\xfe\x00\x01garbage")
+    with pytest.raises(DataError) as ei:
+        read_table_file(p)
+    assert ei.value.problems[0].file == "visits.csv"
+
+
 def test_interior_blank_rows_keep_row_numbers(tmp_path):
     p = write_bytes(tmp_path / "sessions.csv", "date\n17/05/2023\n\n;\nxx/05/2023\n", "utf-8")
     df = read_table_file(p)

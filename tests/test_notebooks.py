@@ -263,3 +263,61 @@ def test_before_after_table_is_protected_and_pairs_never_give_a_hidden_side_back
     for _, g in t.groupby(["event", "field", "level", "group", "unit"]):
         if g["suppressed"].astype(str).str.lower().eq("true").any():
             assert g["difference"].isna().all() and g["diff_ci_low"].isna().all()
+
+
+def test_completeness_never_shows_a_not_stated_cell_the_profiles_hide(run):
+    """A completeness count (visits with the field not stated) is the "unknown" cell of the
+    profile table: shown where the profile table hides it, it undoes the suppression by
+    subtraction (period total - shown groups - it = the hidden group)."""
+    import pandas as pd
+
+    from qsp_eval.schema import SENSITIVE_FIELDS
+
+    out = run["out"]
+    comp = pd.read_csv(out / "tables" / "quality_completeness.csv", dtype=str)
+    prof = pd.read_csv(out / "tables" / "profiles_by_year.csv", dtype=str)
+    hidden = prof.loc[(prof["group"] == "unknown") & (prof["unit"] == "visits")
+                      & (prof["suppressed"].str.lower() == "true")]
+    keys = set(zip(hidden["period"], hidden["field"], strict=True))
+    assert keys, "the simulated source should have hidden not-stated cells"
+    for _, r in comp.iterrows():
+        if (r["period"][:4], r["field"]) in keys:
+            assert pd.isna(r["count"]) and pd.isna(r["share"]), (r["period"], r["field"])
+        if r["field"] in SENSITIVE_FIELDS and not pd.isna(r["count"]):
+            assert not 1 <= int(r["count"]) <= 4
+
+
+def test_profile_tests_never_use_a_hidden_cell(run):
+    """A test statistic is a function of its counts: published, it lets a reader try each
+    value a hidden cell can take and keep the one giving the statistic."""
+    import pandas as pd
+
+    out = run["out"]
+    tests = pd.read_csv(out / "tables" / "profiles_tests.csv", dtype=str)
+    prof = pd.read_csv(out / "tables" / "profiles_by_year.csv", dtype=str)
+    assert "withheld" in tests
+    for _, r in tests.iterrows():
+        if r["withheld"].lower() == "true":
+            assert pd.isna(r["statistic"]) and pd.isna(r["p_value"]) and pd.isna(r["n"])
+            continue
+        cells = prof.loc[(prof["field"] == r["field"]) & (prof["unit"] == r["unit"])
+                         & (prof["level"] == r["level"])]
+        used = cells if r["group"] == "*" else cells.loc[cells["group"] == r["group"]]
+        used = used.loc[used["group"] != "unknown"]
+        assert not used["suppressed"].str.lower().eq("true").any(), (r["field"], r["group"])
+
+
+def test_newcomers_and_all_people_never_differ_by_a_small_number(run):
+    """All people minus newcomers = returning people of the group: published side by side,
+    a difference of 1 to 4 would publish a small cell of returning people."""
+    import pandas as pd
+
+    out = run["out"]
+    everyone = pd.read_csv(out / "tables" / "profiles_by_year.csv")
+    new = pd.read_csv(out / "tables" / "profiles_newcomers.csv")
+    keys = ["period", "field", "level", "group", "unit"]
+    both = everyone.merge(new, on=keys, suffixes=("_all", "_new"))
+    both = both.loc[both["count_all"].notna() & both["count_new"].notna()]
+    assert len(both), "some cells are published in both tables"
+    diff = both["count_all"] - both["count_new"]
+    assert not diff.between(1, 4).any(), both.loc[diff.between(1, 4), keys].to_string()

@@ -117,6 +117,23 @@ def test_no_false_positive_on_contract_values(value):
     assert detect_identifier(value, today=TODAY) is None
 
 
+@pytest.mark.parametrize("value", [
+    # free text typed in a coded column: a name or a health status no pattern can detect
+    "Je suis Camille Durand", "venu avec son copain Karim", "séropo depuis 2019, sous PrEP",
+])
+def test_sentences_are_not_echoed(value):
+    assert safe_value(value, today=TODAY) == MASK
+
+
+@pytest.mark.parametrize("value", [
+    # short values and labels of a vocabulary (even of four words or more) stay readable
+    "Femme tran", "Homme cis", "55 ans et plus", "Cathinones (3-MMC, 4-MMC...)",
+    "Professionnel·le de santé", "Crack / free base",
+])
+def test_short_values_and_labels_are_echoed(value):
+    assert safe_value(value, today=TODAY) == value
+
+
 # Postal addresses: number (+ bis/ter) + singular street type + a name.
 @pytest.mark.parametrize("value", [
     "12 rue des Lilas", "3 bis avenue Jean Jaurès", "7 passage Brady", "75011 Paris",
@@ -369,3 +386,16 @@ def test_phone_in_session_date_column_is_refused_not_echoed():
     exc = refused({"sessions": S(date=["06 12 34 56 78"])})
     assert exc.problems[0].value == MASK and "identifiant" in exc.problems[0].message_fr
     assert_not_echoed(exc, "06 12 34 56 78")
+
+
+def test_scrub_message():
+    from qsp_eval.privacy import scrub_message
+
+    # 16 lowercase hex characters: the shape of a pseudonym (first 16 hex of HMAC-SHA256)
+    assert scrub_message("None of [Index(['a1b2c3d4e5f60718'])] are in the [columns]") == (
+        f"None of [Index(['{MASK}'])] are in the [columns]")
+    # longer or shorter hex runs (checksums, colours) are not pseudonyms
+    assert scrub_message("sha abcdefabcdefabcdefab") == "sha abcdefabcdefabcdefab"
+    assert scrub_message("tel 06 12 34 56 78") == MASK
+    assert scrub_message("x" * 500).endswith("…") and len(scrub_message("x" * 500)) == 300
+    assert scrub_message(None) == ""

@@ -64,6 +64,13 @@ def _f(x, lang, digits=2):
     return s.replace(".", ",") if lang == "fr" else s
 
 
+def _ci(low, high, lang):
+    """``low–high``, or "not estimable" when a bound is missing or infinite."""
+    if "—" in (_f(low, lang), _f(high, lang)):
+        return tr("non estimable", "not estimable", lang)
+    return f"{_f(low, lang)}–{_f(high, lang)}"
+
+
 def run(args) -> int:
     """Run :func:`qsp_eval.theming.theming_analysis` and print the answer (or JSON)."""
     import json
@@ -95,7 +102,7 @@ def run(args) -> int:
                     "slope_change": tr("changement de pente (par an)",
                                        "slope change (per year)", lang)}[e["term"]]
             print(f"  {name:<52} {_f(e['rate_ratio'], lang)}  ({ci} "
-                  f"{_f(e['ci_low'], lang)}–{_f(e['ci_high'], lang)})")
+                  f"{_ci(e['ci_low'], e['ci_high'], lang)})")
     for key, name in (("visits", tr("thématisées / non thématisées : passages",
                                     "themed / plain: visits", lang)),
                       ("first_time_visitors", tr("thématisées / non thématisées : premières "
@@ -103,19 +110,19 @@ def run(args) -> int:
                                                  lang))):
         t = payload["themed_vs_plain"].get(key, {})
         print(f"  {name:<52} {_f(t.get('rate_ratio'), lang)}  ({ci} "
-              f"{_f(t.get('ci_low'), lang)}–{_f(t.get('ci_high'), lang)}"
+              f"{_ci(t.get('ci_low'), t.get('ci_high'), lang)}"
               + tr(" ; ", "; ", lang)
               + tr(f"{t.get('n_themed')} thém., {t.get('n_plain')} non thém.)",
                    f"{t.get('n_themed')} themed, {t.get('n_plain')} plain)", lang))
     nv = payload["naive"]
     print(tr(f"  moyenne naïve par permanence : avant {_f(nv['mean_before'], lang)} "
-             f"({ci} {_f(nv['mean_before_ci_low'], lang)}–{_f(nv['mean_before_ci_high'], lang)}), "
+             f"({ci} {_ci(nv['mean_before_ci_low'], nv['mean_before_ci_high'], lang)}), "
              f"après {_f(nv['mean_after'], lang)} "
-             f"({ci} {_f(nv['mean_after_ci_low'], lang)}–{_f(nv['mean_after_ci_high'], lang)})",
+             f"({ci} {_ci(nv['mean_after_ci_low'], nv['mean_after_ci_high'], lang)})",
              f"  naive mean per session: before {_f(nv['mean_before'], lang)} "
-             f"({ci} {_f(nv['mean_before_ci_low'], lang)}–{_f(nv['mean_before_ci_high'], lang)}), "
+             f"({ci} {_ci(nv['mean_before_ci_low'], nv['mean_before_ci_high'], lang)}), "
              f"after {_f(nv['mean_after'], lang)} "
-             f"({ci} {_f(nv['mean_after_ci_low'], lang)}–{_f(nv['mean_after_ci_high'], lang)})",
+             f"({ci} {_ci(nv['mean_after_ci_low'], nv['mean_after_ci_high'], lang)})",
              lang))
     pl = payload["placebo"]
     if pl["n"]:
