@@ -578,6 +578,8 @@ def _num(x: float, lang: str, digits: int = 1) -> str:
 
 
 def _ci(lo, hi, lang) -> str:
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return tr("IC 95 % non estimable", "95% CI not estimable", lang)
     return tr(f"IC 95 % {_num(lo, 'fr', 2)}–{_num(hi, 'fr', 2)}",
               f"95% CI {_num(lo, 'en', 2)}–{_num(hi, 'en', 2)}", lang)
 

@@ -324,3 +324,12 @@ def test_power_at_rate_ratio_1_is_the_one_sided_size():
     assert (summary["alpha_nb"] == 0) == (summary["dispersion"] <= 1)  # NB only if overdispersed
     for p in table["power"]:
         assert 0.010 <= p <= 0.040, p
+
+
+def test_interval_text_when_a_bound_cannot_be_estimated():
+    from qsp_eval.theming import _ci
+
+    # a missing upper bound (e.g. no event at all on one side) is said in words, never "0,00–—"
+    assert _ci(0.0, float("nan"), "fr") == "IC 95 % non estimable"
+    assert _ci(1.2, 2.1, "fr") == "IC 95 % 1,20–2,10"
+    assert _ci(1.2, 2.1, "en") == "95% CI 1.20–2.10"
