@@ -1128,7 +1128,6 @@ def _test_cells(published, field, unit, level):
     Returns ``{period: {group: hidden}}`` and ``{period: margin hidden}``, or ``None``
     when no published table has that field, unit (and level).
     """
-    import pandas as pd
 
     found = []
     for t in published:
@@ -1147,16 +1146,19 @@ def _test_cells(published, field, unit, level):
     margin: dict = {}
     for t, m in whole or found:
         sub = t.loc[m]
-        periods = sub["period"].astype(str) if "period" in sub.columns else pd.Series(
-            "*", index=sub.index)
-        supp = sub["suppression"].astype(str) if "suppression" in sub.columns else None
-        for i in sub.index:
-            p, g = periods[i], str(sub.at[i, "group"])
-            hidden = bool(sub.at[i, "suppressed"]) if not _isna(sub.at[i, "suppressed"]) \
-                else True
+        n = len(sub)
+        # plain Python lists: scalar access on the frame copies its attrs for every cell
+        periods = (sub["period"].astype(str).tolist() if "period" in sub.columns
+                   else ["*"] * n)
+        groups = sub["group"].astype(str).tolist()
+        flags = sub["suppressed"].tolist()
+        supp = (sub["suppression"].astype(str).tolist() if "suppression" in sub.columns
+                else [None] * n)
+        for p, g, flag, how in zip(periods, groups, flags, supp, strict=True):
+            hidden = bool(flag) if not _isna(flag) else True
             cells.setdefault(p, {})
             cells[p][g] = cells[p].get(g, False) or hidden
-            if supp is not None and supp[i] == "margin":
+            if how == "margin":
                 margin[p] = True
     return cells, margin
 
