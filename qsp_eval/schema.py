@@ -39,6 +39,7 @@ Every table is always present (possibly empty, with these columns);
 from __future__ import annotations
 
 import difflib
+import functools
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -399,7 +400,13 @@ def normalise_label(value: object) -> str:
     >>> normalise_label("18–24 ans")
     '18 24'
     """
-    s = unicodedata.normalize("NFKD", str(value))
+    return _normalise(str(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalise(text: str) -> str:
+    # cached: the loader and the output scanner normalise the same few labels many times
+    s = unicodedata.normalize("NFKD", text)
     s = "".join(ch for ch in s if not unicodedata.combining(ch)).lower()
     s = s.replace("·", "").replace("’", "'")
     for ch in "-–—_/.":
