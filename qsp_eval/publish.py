@@ -55,11 +55,20 @@ __all__ = [
     "read_published_tables",
     "write_workbook",
     "report_subtitle",
+    "window_dataset",
+    "resolve_path",
+    "DEFAULT_SOURCE",
+    "DEFAULT_OUTPUT_DIR",
     "scan_folder",
 ]
 
 #: Report parameters that :func:`check_settings` understands.
-SETTING_NAMES = ("lang", "period", "theming_start", "disclosure_preset", "min_cell", "seed")
+SETTING_NAMES = ("lang", "period", "theming_start", "disclosure_preset", "min_cell", "seed",
+                 "window_start", "window_end")
+#: Defaults of the notebooks' ``source`` and ``output_dir`` parameters (relative to the
+#: notebooks' folder); :func:`setup` resolves them against the project, wherever it runs.
+DEFAULT_SOURCE = "../data/example"
+DEFAULT_OUTPUT_DIR = "../outputs/notebooks"
 #: Aggregation periods accepted by the ``period`` parameter.
 PERIODS = ("year", "half", "quarter", "month")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
@@ -69,6 +78,7 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 # ---------------------------------------------------------------------------
 _CACHE: dict = {}
 _MEMO: dict = {}
+_WINDOWED: dict = {}  # the last windowed dataset: {"key": (key, dataset)}
 
 
 def _signature(path: Path) -> tuple:
@@ -119,6 +129,7 @@ def load_dataset(source, *, key_file=None):
     if cached is None or (key_sig is not None and cached[0] != key_sig):
         _CACHE.clear()
         _MEMO.clear()
+        _WINDOWED.clear()
         _CACHE[key] = (key_sig, load_source(path, key_file=key_file))
     return _CACHE[key][1]
 
@@ -140,6 +151,12 @@ class Settings:
     rules : object
         Disclosure rules from :func:`qsp_eval.disclosure.rules_from_config`
         (``None`` when that module is not available).
+    window_start, window_end : datetime.date or None
+        The reporting window as given (``window_start`` / ``window_end``
+        parameters, ``--from`` / ``--to``); ``None`` for an open side. Both
+        ``None``: no window, the report covers all the data.
+    data_start, data_end : datetime.date or None
+        First and last recorded session of the data (whatever the window).
     """
 
     lang: str
@@ -147,6 +164,51 @@ class Settings:
     seed: int
     config: object
     rules: object = None
+    window_start: date | None = None
+    window_end: date | None = None
+    data_start: date | None = None
+    data_end: date | None = None
+
+    @property
+    def windowed(self) -> bool:
+        """True when a reporting window was given."""
+        return self.window_start is not None or self.window_end is not None
+
+    @property
+    def window(self) -> tuple[date, date] | None:
+        """The effective window ``(start, end)``: an open side is the data's first/last session.
+
+        ``None`` without a window.
+        """
+        if not self.windowed:
+            return None
+        return (self.window_start or self.data_start, self.window_end or self.data_end)
+
+    @property
+    def headline_period(self) -> str | None:
+        """The year the write-up and key figures lead with: the last full year of the window.
+
+        A year is full when the window covers 1 January to 31 December of it (an
+        open side counts as covering); without a full year, the window's last
+        year. ``None`` without a window (then the last year of the data, as the
+        tables give it).
+
+        Examples
+        --------
+        >>> Settings("fr", "year", 0, None, window_start=date(2021, 11, 1),
+        ...          window_end=date(2023, 12, 31)).headline_period
+        '2023'
+        >>> Settings("fr", "year", 0, None, window_start=date(2022, 1, 1),
+        ...          window_end=date(2023, 6, 30)).headline_period
+        '2022'
+        """
+        w = self.window
+        if w is None or w[0] is None or w[1] is None:
+            return None
+        full = [y for y in range(w[0].year, w[1].year + 1)
+                if (self.window_start is None or self.window_start <= date(y, 1, 1))
+                and (self.window_end is None or self.window_end >= date(y, 12, 31))]
+        return str(full[-1] if full else w[1].year)
 
 
 def _disclosure():
@@ -158,7 +220,8 @@ def _disclosure():
 
 
 def check_settings(dataset, *, lang: str = "fr", period: str = "year", theming_start: str = "",
-                   disclosure_preset: str = "", min_cell: int = 0, seed: int = 0) -> Settings:
+                   disclosure_preset: str = "", min_cell: int = 0, seed: int = 0,
+                   window_start: str = "", window_end: str = "") -> Settings:
     """Check report parameter values and apply them to the dataset's configuration.
 
     Parameters
@@ -176,6 +239,11 @@ def check_settings(dataset, *, lang: str = "fr", period: str = "year", theming_s
         Minimum published count of people; 0 keeps ``evaluation.yml``/the preset.
     seed : int
         Seed for anything random (non-negative).
+    window_start, window_end : str
+        The reporting window, ``YYYY-MM-DD`` (or ``dd/mm/yyyy``), both
+        inclusive; empty leaves that side open (the data's first or last
+        session). The window must overlap the recorded sessions and hold at
+        least one held session.
 
     Returns
     -------
@@ -184,7 +252,9 @@ def check_settings(dataset, *, lang: str = "fr", period: str = "year", theming_s
     Raises
     ------
     ParameterError
-        A value outside what is accepted, with what is accepted.
+        A value outside what is accepted, with what is accepted; a window that
+        is not a date, reversed (end before start), outside the data or
+        without any held session.
 
     Examples
     --------
@@ -233,7 +303,157 @@ def check_settings(dataset, *, lang: str = "fr", period: str = "year", theming_s
         except (ValueError, KeyError, TypeError) as exc:
             raise ParameterError(f"Règles de diffusion invalides : {exc}",
                                  f"Invalid disclosure rules: {exc}") from None
-    return Settings(lang=lang, period=period, seed=int(seed), config=cfg, rules=rules)
+    ws, we, d0, d1 = _check_window(dataset, window_start, window_end)
+    return Settings(lang=lang, period=period, seed=int(seed), config=cfg, rules=rules,
+                    window_start=ws, window_end=we, data_start=d0, data_end=d1)
+
+
+def _fmt_day(d, lang: str) -> str:
+    return f"{d:%d/%m/%Y}" if lang == "fr" else f"{d:%Y-%m-%d}"
+
+
+def _check_window(dataset, window_start, window_end):
+    """Parse and check the window against the data; return (start, end, data start, data end)."""
+    bounds = []
+    for name, value in (("window_start", window_start), ("window_end", window_end)):
+        if value is None or not str(value).strip():
+            bounds.append(None)
+            continue
+        d = _parse_date(value)
+        if d is None:
+            raise ParameterError(f"{name} : « {value} » n'est pas une date (AAAA-MM-JJ).",
+                                 f"{name}: '{value}' is not a date (YYYY-MM-DD).")
+        bounds.append(d)
+    ws, we = bounds
+    s = dataset.sessions
+    d0 = s["date"].min().date() if len(s) else None
+    d1 = s["date"].max().date() if len(s) else None
+    if ws is None and we is None:
+        return None, None, d0, d1
+    if ws is not None and we is not None and we < ws:
+        raise ParameterError(
+            f"Fenêtre inversée : la fin ({_fmt_day(we, 'fr')}) précède le début "
+            f"({_fmt_day(ws, 'fr')}).",
+            f"Reversed window: the end ({_fmt_day(we, 'en')}) is before the start "
+            f"({_fmt_day(ws, 'en')}).")
+    if d0 is None:
+        raise ParameterError("Fenêtre impossible : les données n'ont aucune permanence.",
+                             "Window impossible: the data have no session.")
+
+    def said(lang):
+        a = _fmt_day(ws, lang) if ws else ("le début des données" if lang == "fr" else "the start")
+        b = _fmt_day(we, lang) if we else ("la fin des données" if lang == "fr" else "the end")
+        return (f"du {a} au {b}", f"from {a} to {b}")[lang == "en"]
+
+    data_fr = f"permanences du {_fmt_day(d0, 'fr')} au {_fmt_day(d1, 'fr')}"
+    data_en = f"sessions from {_fmt_day(d0, 'en')} to {_fmt_day(d1, 'en')}"
+    if (ws is not None and ws > d1) or (we is not None and we < d0):
+        raise ParameterError(
+            f"La fenêtre {said('fr')} est en dehors des données ({data_fr}).",
+            f"The window {said('en')} is outside the data ({data_en}).")
+    held = s.loc[s["status"] == "held", "date"].dt.date
+    inside = held[((held >= ws) if ws else True) & ((held <= we) if we else True)]
+    if inside.empty:
+        raise ParameterError(
+            f"La fenêtre {said('fr')} ne contient aucune permanence tenue ({data_fr}).",
+            f"The window {said('en')} holds no held session ({data_en}).")
+    return ws, we, d0, d1
+
+
+def window_dataset(dataset, start=None, end=None):
+    """The dataset restricted to the window ``[start, end]`` (inclusive; ``None``: open side).
+
+    Every section of a windowed report reads this dataset, so every table,
+    figure and sentence covers the window only. Never modifies ``dataset``.
+
+    - ``sessions``: dated inside the window; ``visits`` and ``services``: those of
+      the kept sessions (by date, or by session when a row has no date);
+    - ``distributions``: rows dated inside the window; rows given by month only
+      when the whole month lies inside (a month cut by the window cannot be
+      split: it is left out and a notice says so);
+    - ``survey_responses``: kept whole (responses carry no date; a notice says so);
+    - ``config``: the context events inside the window; the change under
+      evaluation only if it starts inside (the theming analysis itself uses the
+      whole dataset, see :meth:`Publisher.run`); the launch date moved to the
+      window start when the window starts later (sessions are expected from
+      there on).
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2022-12-28"}, {"date": "2023-01-04"}])
+    >>> len(window_dataset(ds, date(2023, 1, 1), None).sessions)
+    1
+    """
+    import pandas as pd
+
+    from .validation import Notice
+
+    if start is None and end is None:
+        return dataset
+    lo = pd.Timestamp(start) if start is not None else None
+    hi = pd.Timestamp(end) if end is not None else None
+
+    def inside(dates):
+        d = pd.to_datetime(dates, errors="coerce")
+        m = d.notna()
+        if lo is not None:
+            m &= d >= lo
+        if hi is not None:
+            m &= d <= hi
+        return m.to_numpy(dtype=bool)
+
+    s = dataset.sessions
+    sessions = s.loc[inside(s["date"])].reset_index(drop=True)
+    keep = set(sessions["session_id"])
+
+    def by_session(t):
+        if t is None or t.empty:
+            return t
+        undated = t["date"].isna().to_numpy() if "date" in t else True
+        m = inside(t["date"]) | (undated & t["session_id"].isin(keep).to_numpy())
+        return t.loc[m].reset_index(drop=True)
+
+    notices = list(dataset.notices)
+    d = dataset.distributions
+    if d is not None and len(d):
+        dated = d["date"].notna().to_numpy()
+        first = pd.to_datetime(d["month"].astype("string") + "-01", errors="coerce")
+        last = first + pd.offsets.MonthEnd(0)
+        whole = inside(first) & inside(last)
+        overlaps = first.notna().to_numpy() & ((first <= hi).to_numpy() if hi is not None
+                                               else True) & ((last >= lo).to_numpy()
+                                                             if lo is not None else True)
+        cut = ~dated & ~whole & overlaps
+        if cut.any():
+            months = ", ".join(sorted(set(d.loc[cut, "month"].astype(str))))
+            notices.append(Notice(
+                f"Matériel saisi par mois : {months} n'est qu'en partie dans la fenêtre et "
+                "n'est pas compté (un mois ne peut pas être coupé).",
+                f"Material recorded by month: {months} is only partly inside the window and "
+                "is not counted (a month cannot be split)."))
+        d = d.loc[(dated & inside(d["date"])) | (~dated & whole)].reset_index(drop=True)
+    if dataset.survey_responses is not None and len(dataset.survey_responses):
+        notices.append(Notice(
+            "Les réponses aux questionnaires ne sont pas datées : elles sont présentées en "
+            "entier, quelle que soit la fenêtre.",
+            "Survey responses carry no date: they are shown in full, whatever the window."))
+    cfg = dataset.config
+    if cfg is not None:
+        def in_window(day):
+            t = pd.Timestamp(day)
+            return (lo is None or t >= lo) and (hi is None or t <= hi)
+
+        events = tuple(e for e in (cfg.events or ()) if in_window(e.date))
+        change = cfg.change if cfg.change is not None and in_window(cfg.change.start) else None
+        launch = cfg.launch_date
+        begin = launch or (s["date"].min().date() if len(s) else None)
+        if lo is not None and (begin is None or lo.date() > begin):
+            launch = lo.date()
+        cfg = dataclasses.replace(cfg, events=events, change=change, launch_date=launch)
+    return dataclasses.replace(
+        dataset, sessions=sessions, visits=by_session(dataset.visits),
+        services=by_session(dataset.services), distributions=d, config=cfg, notices=notices)
 
 
 def _parse_date(text: str) -> date | None:
@@ -722,12 +942,86 @@ class Publisher:
         return self.settings.seed
 
     @property
-    def data(self):
-        """The dataset with the effective configuration (theming start override applied)."""
+    def window(self):
+        """The reporting window ``(start, end)`` as dates, or ``None`` (see :class:`Settings`)."""
+        return self.settings.window
+
+    @property
+    def headline_period(self) -> str | None:
+        """Year the write-up and key figures lead with (see :attr:`Settings.headline_period`)."""
+        return self.settings.headline_period
+
+    @property
+    def full_data(self):
+        """The whole dataset (no window) with the effective configuration.
+
+        For analyses that learn from all the data whatever is reported: the
+        theming models need the sessions before the change as their baseline
+        (see :meth:`run`).
+        """
         ds = self.dataset
-        if ds.config is self.config:
+        if ds.config is self.settings.config:
             return ds
-        return dataclasses.replace(ds, config=self.config)
+        return dataclasses.replace(ds, config=self.settings.config)
+
+    @property
+    def data(self):
+        """The dataset every section reports on: the window of :attr:`full_data`.
+
+        Without a window, :attr:`full_data` itself. With one,
+        :func:`window_dataset` of it (computed once per process and window).
+        """
+        full = self.full_data
+        if not self.settings.windowed:
+            return full
+        key = (id(self.dataset), self.dataset.checksum, repr(self.settings.config),
+               self.settings.window_start, self.settings.window_end)
+        hit = _WINDOWED.get("key")
+        if hit is None or hit[0] != key:
+            _WINDOWED["key"] = (key, window_dataset(full, self.settings.window_start,
+                                                    self.settings.window_end))
+        return _WINDOWED["key"][1]
+
+    def theming_window_note(self) -> str:
+        """What the theming section says about the window ("" without a window or change).
+
+        The theming analysis always runs on all the data (:meth:`run`); with a
+        window, the section says so, and says when the window ends before the
+        change starts (it then precedes the change: nothing of the window is
+        "after").
+
+        Examples
+        --------
+        >>> # pub.theming_window_note()
+        """
+        change = self.settings.config.change
+        w = self.window
+        if w is None or change is None:
+            return ""
+        lang = self.lang
+        a, b = _fmt_day(w[0], lang), _fmt_day(w[1], lang)
+        c = _fmt_day(change.start, lang)
+        d0, d1 = _fmt_day(self.settings.data_start, lang), _fmt_day(self.settings.data_end, lang)
+        lab = change.label(lang)
+        lab = lab[:1].lower() + lab[1:]
+        if w[1] < change.start:
+            return tr(
+                f"La fenêtre choisie (du {a} au {b}) se termine avant le début du changement "
+                f"évalué ({lab}, le {c}) : elle précède le changement. Les résultats de cette "
+                f"section sont calculés sur toutes les données enregistrées (permanences du {d0} "
+                f"au {d1}), permanences d'après la fenêtre comprises ; ils ne décrivent pas la "
+                "fenêtre.",
+                f"The chosen window ({a} to {b}) ends before the change under evaluation starts "
+                f"({lab}, on {c}): the window precedes the change. The results of this section "
+                f"are computed on all the recorded data (sessions from {d0} to {d1}), sessions "
+                "after the window included; they do not describe the window.", lang)
+        return tr(
+            f"Fenêtre choisie : du {a} au {b}. Les modèles de cette section utilisent toutes les "
+            f"données enregistrées (permanences du {d0} au {d1}) : les permanences d'avant le "
+            f"changement ({c}) leur servent de référence, même hors de la fenêtre.",
+            f"Chosen window: {a} to {b}. The models of this section use all the recorded data "
+            f"(sessions from {d0} to {d1}): the sessions before the change ({c}) are their "
+            "baseline, even outside the window.", lang)
 
     def _check_name(self, name: str) -> None:
         if not _NAME_RE.match(name):
@@ -955,6 +1249,15 @@ class Publisher:
                 + "</div>")
         body = '<div class="keyfigures">' + "".join(cards) + "</div>"
         answer = _first_sentences(answer, 2)
+        change = self.settings.config.change
+        if answer and self.window is not None and change is not None \
+                and self.window[1] < change.start:
+            answer = tr(
+                f"La fenêtre choisie se termine avant le début du changement évalué "
+                f"({_fmt_day(change.start, 'fr')}) : elle le précède. Sur toutes les données : ",
+                f"The chosen window ends before the change under evaluation starts "
+                f"({_fmt_day(change.start, 'en')}): it precedes the change. On all the data: ",
+                self.lang) + answer[:1].lower() + answer[1:]
         if answer:
             body += ('<p class="answer"><strong>' + html.escape(
                 tr("La thématisation ? ", "Theming? ", self.lang)) + "</strong>"
@@ -973,7 +1276,8 @@ class Publisher:
         paths = []
         for lang in ("fr", "en"):
             text = writeup.build_writeup(tables, theming=theming, config=self.config, lang=lang,
-                                         rules=self.rules)
+                                         rules=self.rules, period=self.headline_period,
+                                         window=self._window_info())
             paths.append(self.write_file(text, f"writeup.{lang}.md"))
             p = self.output_dir / f"writeup.{lang}.docx"
             if _SAVER is not None:  # python-docx is slow to import: the worker does it
@@ -982,6 +1286,16 @@ class Publisher:
                 _write_docx(writeup.__name__, text, str(p))
             paths.append(p)
         return paths
+
+    def _window_info(self) -> dict | None:
+        """The window for :func:`qsp_eval.writeup.build_writeup` (``None`` without one)."""
+        w = self.window
+        if w is None:
+            return None
+        change = self.settings.config.change
+        return {"start": w[0], "end": w[1], "data_start": self.settings.data_start,
+                "data_end": self.settings.data_end,
+                "change_start": change.start if change is not None else None}
 
     def tables(self, tables: dict, *, kind: str = "activity", titles: dict | None = None,
                show: bool = True) -> dict:
@@ -1021,7 +1335,15 @@ class Publisher:
         return None
 
     def text(self, markdown: str, *, kind: str = "text") -> None:
-        """Show a paragraph produced by a package function (Markdown); it goes into the report."""
+        """Show a paragraph produced by a package function (Markdown); it goes into the report.
+
+        With ``kind="verdict"`` (the theming answer) and a reporting window, the
+        paragraph is preceded by :meth:`theming_window_note`.
+        """
+        if kind == "verdict" and markdown:
+            note = self.theming_window_note()
+            if note:
+                self.text(note, kind="window-note")
         if not markdown:
             return None
         _display({"text/markdown": str(markdown), "text/plain": str(markdown)},
@@ -1042,18 +1364,23 @@ class Publisher:
             self.text("\n".join(f"- {s}" for s in items), kind="notices")
 
     def run(self, func, *args, **kwargs):
-        """Call ``func(self.data, *args, **kwargs)``, remembering the result in this process.
+        """Call ``func(self.full_data, *args, **kwargs)``, remembering the result in this process.
 
         For costly analyses used by two notebooks (the theming analysis in
         ``03-theming`` and in the summary): the report runs every notebook in one
         process, so the second call is free. Keyed by the function, the data
         checksum, the effective configuration and the arguments.
 
+        The analysis receives the **whole** dataset, not the reporting window:
+        the window chooses what is reported, not what the models learn from (the
+        theming models need the sessions before the change as their baseline).
+        The section says so (:meth:`theming_window_note`).
+
         Examples
         --------
         >>> # res = pub.run(theming.theming_analysis, seed=pub.seed)
         """
-        key = _memo_key(func, self.dataset, self.config, args, kwargs)
+        key = _memo_key(func, self.dataset, self.settings.config, args, kwargs)
         value = _MEMO.get(key)
         if value is not None and hasattr(value, "result") and hasattr(value, "done"):
             try:  # computed ahead in the background by the report run (see prefetch)
@@ -1065,7 +1392,7 @@ class Publisher:
         if key not in _MEMO:
             if len(_MEMO) > 16:
                 _MEMO.clear()
-            _MEMO[key] = func(self.data, *args, **kwargs)
+            _MEMO[key] = func(self.full_data, *args, **kwargs)
         return _MEMO[key]
 
     def published_tables(self) -> dict:
@@ -1082,22 +1409,96 @@ class Publisher:
         return _write(text, self.output_dir / filename)
 
 
+def _project_folder() -> Path:
+    """The notebooks' folder: relative defaults of the notebooks are written from there."""
+    from .report import notebook_dir
+
+    return notebook_dir()
+
+
+def resolve_path(value, *, default: str, must_exist: bool, lang: str = "fr",
+                 what: tuple[str, str] = ("Source", "Source")) -> Path:
+    """Resolve a notebook's path parameter, whatever folder the notebook runs from.
+
+    The rule (same in Jupyter, ``papermill`` from any folder, and the report):
+
+    - an absolute path is kept;
+    - the parameter's own default (``default``, written relative to the
+      notebooks' folder, e.g. ``"../data/example"``) resolves against the
+      notebooks' folder, i.e. inside the project: ``papermill
+      notebooks/01-attendance.ipynb out.ipynb`` run from the repository root
+      reads ``data/example`` and writes to ``outputs/notebooks``;
+    - any other relative path resolves against the current folder (the
+      shell's, as for every command); a ``source`` missing there is looked up
+      from the notebooks' folder too (a path written as in the notebooks).
+
+    Raises
+    ------
+    ParameterError
+        ``must_exist`` and the path is nowhere (both places tried are named).
+
+    Examples
+    --------
+    >>> resolve_path("../outputs/notebooks", default="../outputs/notebooks",
+    ...              must_exist=False) == (_project_folder() / "../outputs/notebooks").resolve()
+    True
+    """
+    p = Path(str(value)).expanduser()
+    if p.is_absolute():
+        tried = [p]
+    elif str(value) == default:
+        tried = [_project_folder() / p]
+    else:
+        tried = [Path.cwd() / p]
+        if must_exist:
+            tried.append(_project_folder() / p)
+    if not must_exist:
+        return tried[0].resolve()
+    for t in tried:
+        if t.exists():
+            return t.resolve()
+    where_fr = " ni ".join(f"« {t.resolve()} »" for t in tried)
+    where_en = " nor ".join(f"'{t.resolve()}'" for t in tried)
+    raise ParameterError(f"{what[0]} introuvable : « {value} » (ni {where_fr} n'existe).",
+                         f"{what[1]} not found: '{value}' (neither {where_en} exists)."
+                         if len(tried) > 1 else
+                         f"{what[1]} not found: '{value}' ({where_en} does not exist).")
+
+
 def setup(source: str, *, output_dir: str, lang: str = "fr", period: str = "year",
           theming_start: str = "", disclosure_preset: str = "", min_cell: int = 0,
-          seed: int = 0) -> Publisher:
+          seed: int = 0, window_start: str = "", window_end: str = "") -> Publisher:
     """Load the data (cached), check the parameters and return the notebook's :class:`Publisher`.
 
     Parameters are those of every report notebook's ``parameters`` cell; see
-    :func:`check_settings`. ``output_dir`` is created.
+    :func:`check_settings`. ``output_dir`` is created. Relative ``source`` and
+    ``output_dir`` follow :func:`resolve_path`: the notebooks' defaults always
+    mean the project's ``data/example`` and ``outputs/notebooks``, from any
+    folder. With ``window_start`` / ``window_end``, the publisher's
+    :attr:`Publisher.data` is the window (:func:`window_dataset`).
+
+    Raises
+    ------
+    ParameterError, DataError
+        With the message in the notebook's language (``lang``) as the
+        exception's text, so the notebook shows it in that language.
 
     Examples
     --------
     >>> # pub = setup("../data/example", output_dir="../outputs/notebooks")
     """
-    ds = load_dataset(source)
-    settings = check_settings(ds, lang=lang, period=period, theming_start=theming_start,
-                              disclosure_preset=disclosure_preset, min_cell=min_cell, seed=seed)
-    out = Path(output_dir).resolve()
+    from .errors import QspError
+
+    try:
+        src = resolve_path(source, default=DEFAULT_SOURCE, must_exist=True, lang=lang)
+        ds = load_dataset(src)
+        settings = check_settings(ds, lang=lang, period=period, theming_start=theming_start,
+                                  disclosure_preset=disclosure_preset, min_cell=min_cell,
+                                  seed=seed, window_start=window_start, window_end=window_end)
+    except QspError as exc:
+        exc.args = (exc.format(lang if lang in ("fr", "en") else "fr"),)
+        raise
+    out = resolve_path(output_dir, default=DEFAULT_OUTPUT_DIR, must_exist=False)
     out.mkdir(parents=True, exist_ok=True)
     return Publisher(ds, settings, out)
 
@@ -1182,15 +1583,26 @@ def write_workbook(folder) -> Path | None:
     return write_tables_xlsx(tables, Path(folder) / "tables" / "tables.xlsx")
 
 
-def report_subtitle(dataset, *, lang: str = "fr") -> str:
-    """One line under the report title: data period, source name, synthetic-data warning."""
+def report_subtitle(dataset, *, lang: str = "fr", window=None) -> str:
+    """One line under the report title: period covered, source name, synthetic-data warning.
+
+    ``window`` (``(start, end)`` dates, :attr:`Settings.window`) is stated first:
+    "Fenêtre du 01/01/2022 au 31/12/2023 (données du 03/11/2021 au 18/12/2024)".
+    """
     s = dataset.sessions
     parts = []
     if len(s):
         d0, d1 = s["date"].min(), s["date"].max()
         fmt = "%d/%m/%Y" if lang == "fr" else "%Y-%m-%d"
-        parts.append(tr(f"Données du {d0:{fmt}} au {d1:{fmt}}", f"Data from {d0:{fmt}} to {d1:{fmt}}",
-                        lang))
+        if window is not None:
+            w0, w1 = window
+            parts.append(tr(f"Fenêtre du {w0:{fmt}} au {w1:{fmt}} (données du {d0:{fmt}} au "
+                            f"{d1:{fmt}})",
+                            f"Window from {w0:{fmt}} to {w1:{fmt}} (data from {d0:{fmt}} to "
+                            f"{d1:{fmt}})", lang))
+        else:
+            parts.append(tr(f"Données du {d0:{fmt}} au {d1:{fmt}}",
+                            f"Data from {d0:{fmt}} to {d1:{fmt}}", lang))
     if dataset.config.organisation:
         parts.append(str(dataset.config.organisation))
     if dataset.config.synthetic:

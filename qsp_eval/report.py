@@ -883,7 +883,9 @@ def write_manifest(folder, *, checksum: str, parameters: dict, extra: dict | Non
     Keys: ``data_checksum`` (SHA-256 of the raw input files), ``parameters``,
     ``versions`` (Python and packages), ``created`` (UTC, ISO 8601), ``files``
     (every file of the folder but the manifest: relative ``path``, ``bytes``,
-    ``sha256``, sorted by path), plus ``extra``.
+    ``sha256``, sorted by path), plus ``extra`` (the report adds ``notebooks``,
+    ``language`` and ``window``: ``null``, or the reporting window's ``start`` and
+    ``end`` with the data's first and last session, ISO dates).
     """
     from .io import file_sha256, write_json
 
@@ -1086,6 +1088,10 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
     dataset = publish.load_dataset(str(source.resolve()), key_file=key_file)
     settings = publish.check_settings(dataset, **{k: v for k, v in params.items()
                                                    if k in publish.SETTING_NAMES})
+    for name, day in (("window_start", settings.window_start),
+                      ("window_end", settings.window_end)):
+        if name in params:  # "31/12/2023" -> "2023-12-31": one spelling in every notebook
+            params[name] = day.isoformat() if day is not None else ""
     if "03-theming" in [p.stem for p in paths] and settings.config.change is None:
         raise ParameterError(
             "Aucune date de début de la thématisation : indiquez « change: start: AAAA-MM-JJ » "
@@ -1119,7 +1125,7 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
             title = tr("Rapport d'évaluation", "Evaluation report", lang)
             if cfg.programme:
                 title = f"{title} — {cfg.programme}"
-            subtitle = publish.report_subtitle(dataset, lang=lang)
+            subtitle = publish.report_subtitle(dataset, lang=lang, window=settings.window)
             html_text = build_html(ordered, lang=lang, title=title, subtitle=subtitle,
                                    figures_dir=tmp / "figures")
             write_text(html_text, tmp / "report.html")
@@ -1135,8 +1141,14 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
             publish.scan_folder(tmp, dataset)
         public_params = {k: v for k, v in run_params.items() if k not in RESERVED}
         public_params["source"] = source.name
+        window = settings.window
         write_manifest(tmp, checksum=dataset.checksum, parameters=public_params,
-                       extra={"notebooks": [p.name for p in paths], "language": lang})
+                       extra={"notebooks": [p.name for p in paths], "language": lang,
+                              "window": None if window is None else {
+                                  "start": window[0].isoformat(),
+                                  "end": window[1].isoformat(),
+                                  "data_start": settings.data_start.isoformat(),
+                                  "data_end": settings.data_end.isoformat()}})
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

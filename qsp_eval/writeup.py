@@ -81,6 +81,24 @@ TABLE_NAMES: dict[str, dict] = {
         "optional": (),
         "person_attribute": False,
     },
+    "services_total": {
+        "function": "qsp_eval.services.service_counts(dataset, period='all')",
+        "columns": ("period", "service", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
+    "drug_checking_by_year": {
+        "function": "qsp_eval.services.drug_checking(dataset, period='year')",
+        "columns": ("period", "route", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
+    "material_items_by_year": {
+        "function": "qsp_eval.material.material_totals(dataset, period='year')",
+        "columns": ("period", "category", "item", "count"),
+        "optional": (),
+        "person_attribute": False,
+    },
     "drug_checking": {
         "function": "qsp_eval.services.drug_checking(dataset, period='all')",
         "columns": ("period", "route", "count"),
@@ -240,11 +258,37 @@ def _fmt_month(d, lang: str) -> str:
     return f"{(_MONTHS_FR if lang == 'fr' else _MONTHS_EN)[d.month - 1]} {d.year}"
 
 
+def _span_words(period: str, lang: str) -> str:
+    """A period label in words: "en 2023", "en 2022 et 2023", "de 2021 à 2024",
+    "du 1er novembre 2021 au 31 décembre 2023" (labels of :func:`qsp_eval.services.assign_period`).
+
+    Examples
+    --------
+    >>> _span_words("2022–2023", "fr"), _span_words("2021–2024", "en")
+    ('en 2022 et 2023', 'from 2021 to 2024')
+    >>> _span_words("2021-11-01–2023-12-31", "fr")
+    'du 1er novembre 2021 au 31 décembre 2023'
+    """
+    p = str(period)
+    if re.fullmatch(r"\d{4}", p):
+        return f"en {p}" if lang == "fr" else f"in {p}"
+    m = re.fullmatch(r"(\d{4})–(\d{4})", p)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        if b == a + 1:
+            return f"en {a} et {b}" if lang == "fr" else f"in {a} and {b}"
+        return f"de {a} à {b}" if lang == "fr" else f"from {a} to {b}"
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})–(\d{4}-\d{2}-\d{2})", p)
+    if m:
+        a, b = _fmt_date(m.group(1), lang), _fmt_date(m.group(2), lang)
+        return f"du {a} au {b}" if lang == "fr" else f"from {a} to {b}"
+    return f"sur la période {p}" if lang == "fr" else f"over {p}"
+
+
 def _over(period: str, lang: str) -> str:
-    """"En 2023" for one calendar year, "Sur la période 2021–2024" for anything else."""
-    if re.fullmatch(r"\d{4}", str(period)):
-        return f"En {period}" if lang == "fr" else f"In {period}"
-    return f"Sur la période {period}" if lang == "fr" else f"Over {period}"
+    """"En 2023", "En 2022 et 2023", "De 2021 à 2024"...: :func:`_span_words`, capitalised."""
+    w = _span_words(period, lang)
+    return w[:1].upper() + w[1:]
 
 
 def _pl(n, word: str, lang: str) -> str:
@@ -448,6 +492,20 @@ def _not_recorded(ctx, what_fr, what_en) -> str:
                   f"{what_en}: not recorded in the data.")
 
 
+def _headline(periods: list[str], period) -> str:
+    """The period to lead with: ``period`` when the table has it, else the last one."""
+    return str(period) if period is not None and str(period) in periods else periods[-1]
+
+
+def _compared(periods: list[str], p: str) -> list[str]:
+    """The periods ``p`` is compared with: the first one, then the one before (if different)."""
+    idx = periods.index(p)
+    out = [periods[0]] if idx >= 1 else []
+    if idx >= 2:
+        out.append(periods[idx - 1])
+    return out
+
+
 def _attendance(ctx, period) -> list[str]:
     t = ctx.table("attendance_by_year", ("period", "sessions_held", "visits",
                                          "mean_visits_per_session"))
@@ -462,34 +520,45 @@ def _attendance(ctx, period) -> list[str]:
         return [head, ctx.tr("Aucune permanence tenue dans les données.",
                              "No session held in the data.")]
     periods = t["period"].tolist()
-    p = period if period is not None and str(period) in periods else periods[-1]
+    p = _headline(periods, period)
     r = t.loc[t["period"] == p].iloc[0]
-    first = t.iloc[0]
+
+    def ci(row):  # a mean is an estimate: it comes with its interval
+        if "ci_low" in t and _num(row.get("ci_low")) is not None \
+                and _num(row.get("ci_high")) is not None:
+            return f" ({fmt_interval(row['ci_low'], row['ci_high'], 2, lang)})"
+        return ""
+
+    def mean(row):
+        return fmt_number(row["mean_visits_per_session"], 2, lang)
+
     visits = fmt_number(r["visits"], 0, lang)
     held = fmt_number(r["sessions_held"], 0, lang)
-    mean = fmt_number(r["mean_visits_per_session"], 2, lang)
-    ci = ""
-    if "ci_low" in t and _num(r.get("ci_low")) is not None and _num(r.get("ci_high")) is not None:
-        ci = f" ({fmt_interval(r['ci_low'], r['ci_high'], 2, lang)})"
-    others = []
-    if first["period"] != p:
-        others.append(f"{fmt_number(first['mean_visits_per_session'], 2, lang)} "
-                      f"{ctx.tr('en', 'in')} {first['period']}")
-    idx = periods.index(p)
-    if idx >= 2:
-        prev = t.iloc[idx - 1]
-        others.append(f"{fmt_number(prev['mean_visits_per_session'], 2, lang)} "
-                      f"{ctx.tr('en', 'in')} {prev['period']}")
-    comp = ""
+    others = [t.loc[t["period"] == q].iloc[0] for q in _compared(periods, p)]
     if others:
-        comp = ctx.tr(", contre ", ", against ") + _join(others, lang)
-    sent = ctx.tr(
-        f"En {p}, la permanence a accueilli {visits} passages lors "
-        f"de {held} {_pl(r['sessions_held'], 'permanence', lang)}, "
-        f"soit {mean} personnes en moyenne par permanence{ci}{comp}.",
-        f"In {p}, the drop-in welcomed {visits} {_pl(r['visits'], 'visit', lang)} over {held} "
-        f"{_pl(r['sessions_held'], 'session', lang)}, that is "
-        f"{mean} people per session on average{ci}{comp}.")
+        f = others[0]
+        sent = ctx.tr(
+            f"La fréquentation est passée de {mean(f)} personnes par permanence en "
+            f"{f['period']}{ci(f)} à {mean(r)} en {p}{ci(r)}.",
+            f"Attendance went from {mean(f)} people per session in {f['period']}{ci(f)} to "
+            f"{mean(r)} in {p}{ci(r)}.")
+        if len(others) > 1:
+            q = others[1]
+            sent += " " + ctx.tr(f"Elle était de {mean(q)} en {q['period']}{ci(q)}.",
+                                 f"It was {mean(q)} in {q['period']}{ci(q)}.")
+        sent += " " + ctx.tr(
+            f"En {p}, la permanence a accueilli {visits} passages lors de {held} "
+            f"{_pl(r['sessions_held'], 'permanence', lang)}.",
+            f"In {p}, the drop-in welcomed {visits} {_pl(r['visits'], 'visit', lang)} over "
+            f"{held} {_pl(r['sessions_held'], 'session', lang)}.")
+    else:
+        sent = ctx.tr(
+            f"En {p}, la permanence a accueilli {visits} passages lors "
+            f"de {held} {_pl(r['sessions_held'], 'permanence', lang)}, "
+            f"soit {mean(r)} personnes en moyenne par permanence{ci(r)}.",
+            f"In {p}, the drop-in welcomed {visits} {_pl(r['visits'], 'visit', lang)} over "
+            f"{held} {_pl(r['sessions_held'], 'session', lang)}, that is "
+            f"{mean(r)} people per session on average{ci(r)}.")
     parts = [sent]
     canc = _num(r.get("sessions_cancelled")) if "sessions_cancelled" in t else None
     if canc:
@@ -518,17 +587,12 @@ def _attendance(ctx, period) -> list[str]:
         lines.append(ctx.tr("Passages par permanence, par année :",
                             "Visits per session, by year:"))
         for _, row in t.iterrows():
-            ci_row = ""
-            if "ci_low" in t and _num(row.get("ci_low")) is not None:
-                ci_row = f" ({fmt_interval(row['ci_low'], row['ci_high'], 2, lang)})"
             lines.append(ctx.tr(
-                f"- {row['period']} : {fmt_number(row['mean_visits_per_session'], 2, lang)}"
-                f"{ci_row}, {fmt_number(row['visits'], 0, lang)} "
+                f"- {row['period']} : {mean(row)}{ci(row)}, {fmt_number(row['visits'], 0, lang)} "
                 f"passages, "
                 f"{fmt_number(row['sessions_held'], 0, lang)} "
                 f"{_pl(row['sessions_held'], 'permanence', lang)}",
-                f"- {row['period']}: {fmt_number(row['mean_visits_per_session'], 2, lang)}"
-                f"{ci_row}, {fmt_number(row['visits'], 0, lang)} "
+                f"- {row['period']}: {mean(row)}{ci(row)}, {fmt_number(row['visits'], 0, lang)} "
                 f"{_pl(row['visits'], 'visit', lang)}, "
                 f"{fmt_number(row['sessions_held'], 0, lang)} "
                 f"{_pl(row['sessions_held'], 'session', lang)}"))
@@ -568,29 +632,53 @@ def _group_rows(t: pd.DataFrame, fld: str, code: str) -> pd.DataFrame:
     return rows
 
 
+def _share_interval(ctx, row) -> str:
+    """" (IC 95 % : 29–49 %)" from a published row's ``ci_low``/``ci_high`` ("" if absent)."""
+    lo, hi = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    if lo is None or hi is None:
+        return ""
+    a, b = fmt_number(lo * 100, 0, ctx.lang), fmt_number(hi * 100, 0, ctx.lang)
+    return ctx.tr(f" (IC 95{NBSP}% : {a}–{b}{NBSP}%)", f" (95% CI {a}–{b}%)")
+
+
+def _too_few(ctx, periods: list[str]) -> str:
+    """"effectif trop petit pour être publié en 2021" (several periods joined)."""
+    when = _join([str(q) for q in periods], ctx.lang)
+    return ctx.tr(f"effectif trop petit pour être publié en {when}",
+                  f"too few people to publish in {when}")
+
+
 def _profile_sentence(ctx, noun, p, r, others) -> str:
-    """One sentence for a group's share in period ``p``, compared with ``others`` (rows)."""
+    """One sentence for a group's share in period ``p``, compared with ``others`` (rows).
+
+    A share is an estimate: it comes with its Wilson interval when the published
+    table has one. A comparison period whose value is suppressed is said in words
+    ("effectif trop petit pour être publié en 2021"), never as "< 5".
+    """
     display = r.get("count_display") if "count_display" in r.index else None
     text, kind = ctx.person_share_phrase(r["count"], r["denominator"], display)
     den = ctx.person_count(r["denominator"])
-    parts = []
+    parts, hidden = [], []
     for o in others:
         otext, okind = ctx.person_share_phrase(
             o["count"], o["denominator"],
             o.get("count_display") if "count_display" in o.index else None)
         if okind == "share":
-            parts.append(ctx.tr(f"{otext} en {o['period']}", f"{otext} in {o['period']}"))
-        elif okind == "count":
-            parts.append(ctx.tr(f"{otext} personnes en {o['period']}",
-                                f"{otext} people in {o['period']}"))
+            parts.append(ctx.tr(f"{otext} en {o['period']}", f"{otext} in {o['period']}")
+                         + _share_interval(ctx, o))
+        else:
+            hidden.append(o["period"])
     comp = ""
     if parts:
         comp = ctx.tr(", contre ", ", against ") + _join(parts, ctx.lang)
+    if hidden:
+        comp += (" (" if parts else ctx.tr(" ; ", "; ")) + _too_few(ctx, hidden) \
+            + (")" if parts else "")
     if kind == "share":
-        return ctx.tr(f"En {p}, les {noun} représentaient {text} des {den} personnes "
-                      f"différentes accueillies{comp}.",
-                      f"In {p}, {noun} made up {text} of the {den} different people "
-                      f"welcomed{comp}.")
+        return ctx.tr(f"En {p}, les {noun} représentaient {text}{_share_interval(ctx, r)} des "
+                      f"{den} personnes différentes accueillies{comp}.",
+                      f"In {p}, {noun} made up {text}{_share_interval(ctx, r)} of the {den} "
+                      f"different people welcomed{comp}.")
     if kind == "count":
         return ctx.tr(f"En {p}, les {noun} étaient {text} parmi les {den} personnes "
                       f"différentes accueillies{comp}.",
@@ -619,12 +707,10 @@ def _profiles(ctx, period) -> list[str]:
         if rows.empty:
             continue
         periods = rows["period"].tolist()
-        p = period if period is not None and str(period) in periods else periods[-1]
+        p = _headline(periods, period)
         r = rows.loc[rows["period"] == p].iloc[0]
-        idx = periods.index(p)
-        others = [rows.iloc[0]] if idx >= 1 else []
-        if idx >= 2:
-            others.append(rows.iloc[idx - 1])   # the first period, then the previous one
+        # the first period, then the previous one
+        others = [rows.loc[rows["period"] == q].iloc[0] for q in _compared(periods, p)]
         lines.append("- " + _profile_sentence(ctx, fr if ctx.lang == "fr" else en, p, r, others))
     lines.extend(_before_after(ctx))
     if len(lines) == 1:
@@ -786,45 +872,101 @@ def _theming(ctx) -> list[str]:
     return lines
 
 
+def _test_items(ctx, labels: list[str], counts: list[str]) -> str:
+    """"6 TROD VIH, 6 TROD VHC et 2 TROD VHB" / "6 HIV, 6 HCV and 2 HBV rapid tests"."""
+    lang = ctx.lang
+    suffix = " rapid test"
+    if lang == "en" and labels and all(x.endswith(suffix) for x in labels):
+        return _join([f"{n} {x[: -len(suffix)]}" for n, x in zip(counts, labels, strict=True)],
+                     lang) + " rapid tests"
+    items = []
+    for n, x in zip(counts, labels, strict=True):
+        if lang == "en" and x.endswith("test") and _num(n) != 1:
+            x += "s"
+        items.append(f"{n} {x}")
+    return _join(items, lang)
+
+
 def _services(ctx, period) -> list[str]:
     lang = ctx.lang
     head = ctx.tr("### Prestations et dépistage", "### Services and screening")
     lines = [head]
+    total = ctx.table("services_total", ("period", "service", "count"))
     rt = ctx.table("rapid_tests_by_year", ("period", "service", "count"))
     if rt is None:
         lines.append(_not_recorded(ctx, "Dépistage rapide (TROD)", "Rapid tests"))
     else:
         rt = _by_period(rt)
         periods = rt["period"].unique().tolist()
-        p = period if period is not None and str(period) in periods else periods[-1]
-        g = rt.loc[rt["period"] == p]
-        items = []
-        for _, r in g.iterrows():
-            n = _num(r["count"])
-            if n == 0:
-                continue
-            lab = _row_label(r, "service", lang)
-            if lang == "en" and lab.endswith("test") and n != 1:
-                lab += "s"
-            items.append(f"{ctx.activity(r['count'], r.get('count_display'))} {lab}")
-        if items:
-            lines.append(ctx.tr(f"En {p}, {_join(items, lang)} ont été réalisés.",
-                                f"In {p}, {_join(items, lang)} were done."))
-        else:
+        p = _headline(periods, period)
+        shown = [p, *_compared(periods, p)]
+        # the tests done in any period compared (a 0 then reads "0", never a gap)
+        codes = [c for c in dict.fromkeys(rt["service"].astype(str))
+                 if any(_num(v) != 0 for v in rt.loc[(rt["service"].astype(str) == c)
+                                                     & rt["period"].isin(shown), "count"])]
+        if not codes:
             lines.append(ctx.tr(f"En {p}, aucun test rapide n'a été enregistré.",
                                 f"In {p}, no rapid test was recorded."))
+        else:
+            def counts(q):
+                out = []
+                for c in codes:
+                    g = rt.loc[(rt["period"] == q) & (rt["service"].astype(str) == c)]
+                    if len(g):
+                        disp = g["count_display"].iloc[0] if "count_display" in g else None
+                        out.append(ctx.activity(g["count"].iloc[0], disp))
+                    else:  # rapid_tests gives every test every period: absent = none
+                        out.append(fmt_number(0, 0, lang))
+                return out
+
+            g = rt.loc[rt["period"] == p]
+            labels = [_row_label(g.loc[g["service"].astype(str) == c].iloc[0], "service", lang)
+                      if (g["service"].astype(str) == c).any() else vlabel("service", c, lang)
+                      for c in codes]
+            sent = ctx.tr(f"En {p}, {_test_items(ctx, labels, counts(p))} ont été réalisés",
+                          f"In {p}, {_test_items(ctx, labels, counts(p))} were done")
+            comp = [ctx.tr(f"{_join(counts(q), lang)} en {q}", f"{_join(counts(q), lang)} in {q}")
+                    for q in _compared(periods, p)]
+            if comp:
+                sent += ctx.tr(", contre ", ", against ") + _join(comp, lang)
+            lines.append(sent + ".")
+            if total is not None:
+                tt = total.loc[total["service"].astype(str).isin(codes)]
+                if len(tt) and len(set(tt["period"].astype(str))) == 1:
+                    tp = str(tt["period"].iloc[0])
+                    tl = [_row_label(tt.loc[tt["service"].astype(str) == c].iloc[0], "service",
+                                     lang) for c in codes if (tt["service"].astype(str) == c).any()]
+                    tc = [ctx.activity(r["count"], r.get("count_display"))
+                          for c in codes for _, r in tt.loc[tt["service"].astype(str) == c]
+                          .iterrows()]
+                    if tp != p:
+                        lines[-1] += " " + ctx.tr(
+                            f"{_over(tp, 'fr')}, {_test_items(ctx, tl, tc)} au total.",
+                            f"{_over(tp, 'en')}, {_test_items(ctx, tl, tc)} in all.")
     sv = ctx.table("services_by_year", ("period", "service", "count"))
     if sv is not None:
         sv = _by_period(sv)
         sv = sv.loc[~sv["service"].astype(str).str.startswith(("trod_", "sample_"))]
         if not sv.empty:
             periods = sv["period"].unique().tolist()
-            p = period if period is not None and str(period) in periods else periods[-1]
+            p = _headline(periods, period)
             g = sv.loc[(sv["period"] == p)]
+            tot = {}
+            tp = None
+            if total is not None and len(set(total["period"].astype(str))) == 1:
+                tp = str(total["period"].iloc[0])
+                tot = {str(r["service"]): ctx.activity(r["count"], r.get("count_display"))
+                       for _, r in total.iterrows()}
             sep = " : " if lang == "fr" else ": "
-            items = [f"{_row_label(r, 'service', lang)}{sep}"
-                     f"{ctx.activity(r['count'], r.get('count_display'))}"
-                     for _, r in g.iterrows() if _num(r["count"]) != 0]
+            items = []
+            for _, r in g.iterrows():
+                if _num(r["count"]) == 0:
+                    continue
+                x = f"{_row_label(r, 'service', lang)}{sep}" \
+                    f"{ctx.activity(r['count'], r.get('count_display'))}"
+                if tp is not None and tp != p and str(r["service"]) in tot:
+                    x += f" ({_span_words(tp, lang)}{sep}{tot[str(r['service'])]})"
+                items.append(x)
             if items:
                 lines.append("")
                 lines.append(ctx.tr(f"Autres prestations en {p} :", f"Other services in {p}:"))
@@ -832,23 +974,34 @@ def _services(ctx, period) -> list[str]:
     return lines
 
 
+def _routes(ctx, g) -> tuple[str, str]:
+    by = {r["route"]: ctx.activity(r["count"], r.get("count_display")) for _, r in g.iterrows()}
+    zero = fmt_number(0, 0, ctx.lang)
+    return by.get("on_site", zero), by.get("national_network", zero)
+
+
 def _drug_checking(ctx) -> list[str]:
     lang = ctx.lang
     head = ctx.tr("### Analyse de produits", "### Drug checking")
     t = ctx.table("drug_checking", ("period", "route", "count"))
-    if t is None:
+    by_year = ctx.table("drug_checking_by_year", ("period", "route", "count"))
+    if t is None and by_year is None:
         return [head, _not_recorded(ctx, "Analyse de produits", "Drug checking")]
     lines = [head]
-    for p, g in _by_period(t).groupby("period", sort=False):
-        by = {r["route"]: ctx.activity(r["count"], r.get("count_display"))
-              for _, r in g.iterrows()}
-        on = by.get("on_site", fmt_number(0, 0, lang))
-        net = by.get("national_network", fmt_number(0, 0, lang))
+    for p, g in _by_period(t if t is not None else by_year).groupby("period", sort=False):
+        on, net = _routes(ctx, g)
         lines.append(ctx.tr(
             f"{_over(p, 'fr')}, {on} échantillons ont été analysés sur place par "
             f"chromatographie sur couche mince (CCM) et {net} envoyés au réseau national SINTES.",
             f"{_over(p, 'en')}, {on} samples were analysed on site by thin-layer "
             f"chromatography (TLC) and {net} sent to the national SINTES network."))
+    if t is not None and by_year is not None and by_year["period"].nunique() > 1:
+        lines.append("")
+        lines.append(ctx.tr("Par année :", "By year:"))
+        for p, g in _by_period(by_year).groupby("period", sort=False):
+            on, net = _routes(ctx, g)
+            lines.append(ctx.tr(f"- {p} : {on} analysés sur place, {net} envoyés au réseau SINTES",
+                                f"- {p}: {on} analysed on site, {net} sent to the SINTES network"))
     return lines
 
 
@@ -879,7 +1032,8 @@ def _material(ctx) -> list[str]:
             g = g.loc[g["_n"] > 0].sort_values("_n", ascending=False, kind="stable")
             if len(g):
                 lines.append("")
-                lines.append(ctx.tr(f"Détail par article ({p}) :", f"By item ({p}):"))
+                lines.append(ctx.tr(f"Détail par article ({_span_words(p, 'fr')}) :",
+                                    f"By item ({_span_words(p, 'en')}):"))
                 for _, r in g.iterrows():
                     sep = " : " if lang == "fr" else ": "
                     lines.append(f"- {_row_label(r, 'item', lang)}{sep}"
@@ -961,10 +1115,69 @@ def _surveys(ctx) -> list[str]:
     return lines
 
 
+def _window_sentences(ctx) -> list[str]:
+    """The reporting window, stated at the head of the method paragraph ([] without one)."""
+    w = getattr(ctx, "window", None)
+    if not w or w.get("start") is None or w.get("end") is None:
+        return []
+    lang = ctx.lang
+    a, b = _fmt_date(w["start"], lang), _fmt_date(w["end"], lang)
+    out = [ctx.tr(f"Ces résultats portent sur la période du {a} au {b}, choisie pour ce rapport",
+                  f"These results cover the period from {a} to {b}, chosen for this report")]
+    if w.get("data_start") is not None and w.get("data_end") is not None:
+        out[0] += ctx.tr(
+            f" parmi les données enregistrées (du {_fmt_date(w['data_start'], 'fr')} au "
+            f"{_fmt_date(w['data_end'], 'fr')})",
+            f" out of the recorded data ({_fmt_date(w['data_start'], 'en')} to "
+            f"{_fmt_date(w['data_end'], 'en')})")
+    out[0] += ctx.tr(
+        " : les tableaux, les figures et les chiffres du texte ne comptent que les permanences "
+        "de cette période ; "
+        "seule l'analyse de la thématisation utilise toutes les données, car ses modèles "
+        "ont besoin des permanences d'avant le changement comme référence.",
+        ": the tables, charts and numbers in the text count the sessions of this period only; "
+        "only the theming analysis uses all the data, as its models need the sessions before "
+        "the change as their baseline.")
+    out.append(ctx.tr(
+        "Les réponses aux questionnaires ne sont pas datées : elles sont présentées en entier. "
+        "Les personnes venues avant la période y comptent comme nouvelles pour la "
+        "fidélisation.",
+        "Survey responses carry no date: they are shown in full. People who came before the "
+        "period count as new there for loyalty."))
+    return out
+
+
+def _theming_window_note(ctx) -> str:
+    """Said under the theming heading when a window is set ("" otherwise)."""
+    w = getattr(ctx, "window", None)
+    if not w or w.get("end") is None:
+        return ""
+    start = w.get("change_start")
+    if start is None:
+        th = ctx.theming
+        start = (th.get("start") if isinstance(th, Mapping) else getattr(th, "start", None))
+    if start is None or pd.isna(pd.Timestamp(start)):
+        return ""
+    c = _fmt_date(start, ctx.lang)
+    if pd.Timestamp(w["end"]) < pd.Timestamp(start):
+        return ctx.tr(
+            f"La période de ce rapport se termine avant le début du changement évalué (le {c}) : "
+            "elle le précède. Ce qui suit est calculé sur toutes les données enregistrées, "
+            "permanences d'après la période comprises, et ne décrit pas la période.",
+            f"The period of this report ends before the change under evaluation starts ({c}): "
+            "it precedes the change. What follows is computed on all the recorded data, "
+            "sessions after the period included, and does not describe the period.")
+    return ctx.tr(
+        f"Cette analyse utilise toutes les données enregistrées : les permanences d'avant le "
+        f"changement (le {c}) lui servent de référence, même hors de la période du rapport.",
+        f"This analysis uses all the recorded data: the sessions before the change ({c}) are "
+        "its baseline, even outside the period of the report.")
+
+
 def _method(ctx) -> list[str]:
     cfg = ctx.config
     lines = [ctx.tr("### Méthode et limites", "### Method and limitations")]
-    text = [ctx.tr(
+    text = [*_window_sentences(ctx), ctx.tr(
         "Les chiffres portent sur de petits effectifs (quelques personnes par permanence) : "
         f"chaque moyenne est donnée avec son intervalle de confiance à 95{NBSP}%, calculé pour "
         "des comptages (loi de Poisson, élargi quand les comptages varient plus que ne le "
@@ -1012,7 +1225,7 @@ def _method(ctx) -> list[str]:
 
 
 def build_writeup(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None,
-                  lang: str = "fr", rules=None, period=None) -> str:
+                  lang: str = "fr", rules=None, period=None, window=None) -> str:
     """The "observed results" section of a capitalisation record, in Markdown.
 
     Parameters
@@ -1032,7 +1245,15 @@ def build_writeup(tables: Mapping[str, pd.DataFrame], *, theming=None, config=No
     rules : optional
         Disclosure rules (default: :func:`qsp_eval.disclosure.rules_from_config`).
     period : str, optional
-        Period to headline (default: the last period of each table).
+        Period to headline (default: the last period of each table); it is
+        compared with the first period and the one before. The report passes
+        the last full year of its window (:attr:`qsp_eval.publish.Settings.headline_period`).
+    window : mapping, optional
+        The report's window: ``start``, ``end`` (dates), optionally
+        ``data_start``, ``data_end`` (first and last recorded session) and
+        ``change_start``. Stated at the head of the method paragraph; under the
+        theming heading, a note says that the theming analysis uses all the
+        data, and when the window ends before the change starts.
 
     Returns
     -------
@@ -1054,11 +1275,16 @@ def build_writeup(tables: Mapping[str, pd.DataFrame], *, theming=None, config=No
 
     ctx = _Ctx(tables, config if config is not None else EvaluationConfig(), lang, rules)
     ctx.theming = theming
+    ctx.window = dict(window) if window else None
+    theming_block = _theming(ctx)
+    note = _theming_window_note(ctx)
+    if note:
+        theming_block = [theming_block[0], note, "", *theming_block[1:]]
     blocks = [
         [ctx.tr("## Résultats observés", "## Observed results")],
         _attendance(ctx, period),
         _profiles(ctx, period),
-        _theming(ctx),
+        theming_block,
         _services(ctx, period),
         _drug_checking(ctx),
         _material(ctx),
@@ -1084,7 +1310,9 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
     percentage points).  The only figures computed here are these
     differences of two published values and the total of rapid tests (sum of
     the published HIV, HCV and HBV counts); a suppressed value gives no
-    change.
+    change. The headline period (``period``, default the last one) is compared
+    with the period before and, when different, with the first one
+    (``"+91 par rapport à 2022, +212 par rapport à 2021"``).
 
     Returns
     -------
@@ -1119,44 +1347,51 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
         unit = (f"{NBSP}pt" if lang == "fr" else " pt") if pct else ""
         return f"{sign}{s}{unit} " + ctx.tr(f"par rapport à {prev_p}", f"vs {prev_p}")
 
+    def diffs(cur, comps, decimals=0, pct=False):
+        """Changes against the year before, then the first year: "+91 vs 2022, +212 vs 2021"."""
+        return ", ".join(x for x in (diff(cur, v, q, decimals, pct) for v, q in comps) if x)
+
+    def compared(ps, i):
+        """Row indices compared with row ``i``: the one before, then the first (if different)."""
+        return [j for j in dict.fromkeys([i - 1, 0]) if 0 <= j < i]
+
     att = ctx.table("attendance_by_year", ("period", "sessions_held", "visits",
                                            "mean_visits_per_session"))
     if att is not None:
         att = _by_period(att)
         ps = att["period"].tolist()
-        p = period if period is not None and str(period) in ps else ps[-1]
+        p = _headline(ps, period)
         i = ps.index(p)
         r = att.iloc[i]
-        prev = att.iloc[i - 1] if i > 0 else None
-        pp = prev["period"] if prev is not None else None
+        comp_rows = [att.iloc[j] for j in compared(ps, i)]
 
-        def pv(col):
-            return prev[col] if prev is not None and col in prev.index else None
+        def cv(col):
+            return [(o[col] if col in o.index else None, o["period"]) for o in comp_rows]
 
         add("visits", ctx.tr("Passages", "Visits"), p, fmt_number(r["visits"], 0, lang),
-            diff(r["visits"], pv("visits"), pp), ctx.tr("passages", "visits"))
+            diffs(r["visits"], cv("visits")), ctx.tr("passages", "visits"))
         add("sessions_held", ctx.tr("Permanences tenues", "Sessions held"), p,
             fmt_number(r["sessions_held"], 0, lang),
-            diff(r["sessions_held"], pv("sessions_held"), pp),
+            diffs(r["sessions_held"], cv("sessions_held")),
             ctx.tr("permanences", "sessions"))
         val = fmt_number(r["mean_visits_per_session"], 2, lang)
         if "ci_low" in att and _num(r.get("ci_low")) is not None:
             val += f" ({fmt_interval(r['ci_low'], r['ci_high'], 2, lang)})"
         add("mean_visits_per_session",
             ctx.tr("Personnes en moyenne par permanence", "People per session on average"), p,
-            val, diff(r["mean_visits_per_session"], pv("mean_visits_per_session"), pp, 2),
+            val, diffs(r["mean_visits_per_session"], cv("mean_visits_per_session"), 2),
             ctx.tr("passages par permanence", "visits per session"))
         if "distinct_people" in att and _num(r.get("distinct_people")) is not None:
             add("distinct_people", ctx.tr("Personnes différentes", "Different people"), p,
                 ctx.person_count(r["distinct_people"]),
-                diff(r["distinct_people"], pv("distinct_people"), pp),
+                diffs(r["distinct_people"], [(v, q) for v, q in cv("distinct_people")
+                                             if "<" not in ctx.person_count(v)]),
                 ctx.tr("personnes", "people"))
         if "first_time_visitors" in att and not pd.isna(r.get("first_time_visitors")):
             shown = ctx.person_count(r["first_time_visitors"])
-            ch = "" if _is_suppressed(shown) or "<" in shown else diff(
-                r["first_time_visitors"], pv("first_time_visitors"), pp)
-            if prev is not None and "<" in ctx.person_count(pv("first_time_visitors")):
-                ch = ""
+            ch = "" if _is_suppressed(shown) or "<" in shown else diffs(
+                r["first_time_visitors"], [(v, q) for v, q in cv("first_time_visitors")
+                                           if "<" not in ctx.person_count(v)])
             add("first_time_visitors", ctx.tr("Nouvelles personnes", "First-time visitors"), p,
                 shown, ch, ctx.tr("personnes", "people"))
     prof = ctx.table("profiles_by_year", ("period", "field", "group", "count", "denominator"))
@@ -1168,7 +1403,7 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
         if len(rows_):
             rows_ = _by_period(rows_)
             ps = rows_["period"].tolist()
-            p = period if period is not None and str(period) in ps else ps[-1]
+            p = _headline(ps, period)
             i = ps.index(p)
             r = rows_.iloc[i]
 
@@ -1177,13 +1412,16 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
 
             shown, kind = ctx.person_share_phrase(r["count"], r["denominator"], disp(r))
             ch = ""
-            if i > 0 and kind == "share":
-                prev = rows_.iloc[i - 1]
-                _, pkind = ctx.person_share_phrase(prev["count"], prev["denominator"], disp(prev))
-                if pkind == "share":
-                    ch = diff(_num(r["count"]) / _num(r["denominator"]),
-                              _num(prev["count"]) / _num(prev["denominator"]),
-                              prev["period"], 0, pct=True)
+            if kind == "share":
+                comps = []
+                for j in compared(ps, i):
+                    prev = rows_.iloc[j]
+                    _, pkind = ctx.person_share_phrase(prev["count"], prev["denominator"],
+                                                       disp(prev))
+                    if pkind == "share":
+                        comps.append((_num(prev["count"]) / _num(prev["denominator"]),
+                                      prev["period"]))
+                ch = diffs(_num(r["count"]) / _num(r["denominator"]), comps, 0, pct=True)
             lab = fr if lang == "fr" else en
             add(f"share_{fld}_{code}", lab[:1].upper() + lab[1:], p, shown, ch,
                 ctx.tr("des personnes différentes", "of different people") if kind == "share"
@@ -1193,11 +1431,11 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
         rt = _by_period(rt)
         tot = pd.to_numeric(rt["count"], errors="coerce").groupby(rt["period"]).sum()
         ps = tot.index.tolist()
-        p = period if period is not None and str(period) in ps else ps[-1]
+        p = _headline(ps, period)
         i = ps.index(p)
         add("rapid_tests", ctx.tr("Tests rapides (TROD)", "Rapid tests"), p,
             fmt_number(tot.iloc[i], 0, lang),
-            diff(tot.iloc[i], tot.iloc[i - 1] if i > 0 else None, ps[i - 1] if i > 0 else None),
+            diffs(tot.iloc[i], [(tot.iloc[j], ps[j]) for j in compared(ps, i)]),
             ctx.tr("tests", "tests"))
     parts = _theming_parts(theming, lang)
     if parts is not None and isinstance(parts.get("estimate"), Mapping) and _num(

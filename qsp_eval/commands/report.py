@@ -1,4 +1,5 @@
-"""``qsp-eval report SOURCE [--out DIR] [--lang fr|en] [-p name=value ...] [--key-file FILE]``."""
+"""``qsp-eval report SOURCE [--out DIR] [--lang fr|en] [--from DATE] [--to DATE]
+[-p name=value ...] [--key-file FILE]``."""
 
 from __future__ import annotations
 
@@ -17,13 +18,17 @@ DESCRIPTION = (
     "tables/ (CSV et tables.xlsx), figures/ (PNG et SVG), writeup.fr.md / writeup.en.md\n"
     "(et .docx), les carnets exécutés et manifest.json. Le dossier n'est remplacé que si\n"
     "tout a réussi et que le contrôle de diffusion n'a rien trouvé.\n\n"
-    "Exemple : qsp-eval report data/example --out outputs/example -p period=quarter",
+    "Exemple : qsp-eval report data/example --out outputs/example -p period=quarter\n"
+    "Fenêtre : qsp-eval report data/example --from 2022-01-01 --to 2023-12-31 (tableaux,\n"
+    "figures et rédaction ne portent que sur la fenêtre).",
     "Checks the data and the parameters, runs the analysis notebooks, then writes into the\n"
     "output folder: report.html (one file, readable offline and printable), tables/ (CSV\n"
     "and tables.xlsx), figures/ (PNG and SVG), writeup.fr.md / writeup.en.md (and .docx),\n"
     "the executed notebooks and manifest.json. The folder is replaced only when everything\n"
     "succeeded and the disclosure check found nothing.\n\n"
-    "Example: qsp-eval report data/example --out outputs/example -p period=quarter",
+    "Example: qsp-eval report data/example --out outputs/example -p period=quarter\n"
+    "Window: qsp-eval report data/example --from 2022-01-01 --to 2023-12-31 (tables,\n"
+    "figures and write-up cover the window only).",
 )
 
 
@@ -55,6 +60,20 @@ def add_arguments(parser) -> None:
                 "inprocess (default, fast: one interpreter) or kernel (one isolated ipykernel "
                 "per notebook)"),
     )
+    parser.add_argument(
+        "--from", dest="window_start", metavar=tr("AAAA-MM-JJ", "YYYY-MM-DD"), default=None,
+        help=tr("début de la fenêtre du rapport (incluse ; défaut : début des données) ; "
+                "= -p window_start=...",
+                "start of the report's window (inclusive; default: start of the data); "
+                "= -p window_start=..."),
+    )
+    parser.add_argument(
+        "--to", dest="window_end", metavar=tr("AAAA-MM-JJ", "YYYY-MM-DD"), default=None,
+        help=tr("fin de la fenêtre du rapport (incluse ; défaut : fin des données) ; "
+                "= -p window_end=...",
+                "end of the report's window (inclusive; default: end of the data); "
+                "= -p window_end=..."),
+    )
     add_key_file_argument(parser)
 
 
@@ -66,7 +85,17 @@ def run(args) -> int:
     from .. import report
 
     out = args.out or str(Path("outputs") / Path(args.source.rstrip("/\\")).stem)
+    from ..errors import ParameterError
+
     params = report.parse_parameter_args(args.parameters)
+    for name, flag in (("window_start", "--from"), ("window_end", "--to")):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if name in params and params[name] != value:
+            raise ParameterError(f"{flag} et -p {name}= disent deux choses : gardez-en un.",
+                                 f"{flag} and -p {name}= disagree: keep one.")
+        params[name] = value
     engine = report.ENGINE_NAME if args.engine == "inprocess" else "kernel"
 
     def progress(line: str) -> None:
