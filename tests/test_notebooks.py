@@ -27,7 +27,7 @@ EXPECTED_NOTEBOOKS = ["00-data-quality", "01-attendance", "02-profiles", "03-the
 # the parameters every notebook declares, with their types
 EXPECTED_PARAMETERS = {"source": "str", "output_dir": "str", "lang": "str", "period": "str",
                        "theming_start": "str", "disclosure_preset": "str", "min_cell": "int",
-                       "seed": "int"}
+                       "seed": "int", "window_start": "str", "window_end": "str"}
 
 
 def _notebooks():

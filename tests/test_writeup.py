@@ -78,9 +78,11 @@ def test_numbers_in_and_parse_number():
 def test_exact_french_attendance_sentence():
     text = build_writeup({"attendance_by_year": _att()}, config=_cfg())
     # by hand: 234 / 43 = 5.4419 -> "5,44"; CI 4.7663-6.1823 -> "4,77–6,18"; 2021: "2,75"
-    expected = ("En 2023, la permanence a accueilli 234 passages lors de 43 permanences, soit "
-                f"5,44 personnes en moyenne par permanence (IC 95{NBSP}% : 4,77–6,18), contre "
-                "2,75 en 2021.")
+    # the record's wording: from the first year's mean to the headline year's, each mean
+    # with its interval (1.3728-4.9206 -> "1,37–4,92"), then the counts, without interval
+    expected = (f"La fréquentation est passée de 2,75 personnes par permanence en 2021 (IC 95{NBSP}"
+                f"% : 1,37–4,92) à 5,44 en 2023 (IC 95{NBSP}% : 4,77–6,18). En 2023, la permanence "
+                "a accueilli 234 passages lors de 43 permanences.")
     assert expected in text
     assert "2 permanences ont été annulées." in text
     assert "80 personnes différentes sont venues, dont 31 pour la première fois." in text
@@ -89,8 +91,9 @@ def test_exact_french_attendance_sentence():
 
 def test_exact_english_attendance_sentence():
     text = build_writeup({"attendance_by_year": _att()}, config=_cfg(), lang="en")
-    expected = ("In 2023, the drop-in welcomed 234 visits over 43 sessions, that is 5.44 "
-                "people per session on average (95% CI 4.77–6.18), against 2.75 in 2021.")
+    expected = ("Attendance went from 2.75 people per session in 2021 (95% CI 1.37–4.92) to "
+                "5.44 in 2023 (95% CI 4.77–6.18). In 2023, the drop-in welcomed 234 visits over "
+                "43 sessions.")
     assert expected in text
     assert "2 sessions were cancelled." in text
     assert "## Observed results" in text
@@ -103,9 +106,17 @@ def test_thousands_and_three_periods():
                         "mean_visits_per_session": [2.75, 4.1, 1234 / 227]})
     text = build_writeup({"attendance_by_year": att}, config=_cfg())
     # 1234 / 227 = 5.4361 -> "5,44"; first and previous periods both named
+    assert ("La fréquentation est passée de 2,75 personnes par permanence en 2021 à 5,44 en "
+            f"2023. Elle était de 4,10 en 2022. En 2023, la permanence a accueilli 1{NBSP}234 "
+            "passages lors de 227 permanences.") in text
+    # one period only: the single-year sentence
+    one = build_writeup({"attendance_by_year": att.iloc[[2]]}, config=_cfg())
     assert (f"En 2023, la permanence a accueilli 1{NBSP}234 passages lors de 227 permanences, "
-            "soit 5,44 personnes en moyenne par permanence, contre 2,75 en 2021 et 4,10 en "
-            "2022.") in text
+            "soit 5,44 personnes en moyenne par permanence.") in one
+    # a chosen headline year (the report passes its window's last full year)
+    mid = build_writeup({"attendance_by_year": att}, config=_cfg(), period="2022")
+    assert ("La fréquentation est passée de 2,75 personnes par permanence en 2021 à 4,10 en "
+            "2022. En 2022, la permanence a accueilli 164 passages lors de 40 permanences.") in mid
 
 
 def test_profile_share_sentence_and_suppressed_cell():
@@ -116,12 +127,18 @@ def test_profile_share_sentence_and_suppressed_cell():
     text = build_writeup({"profiles_by_year": prof}, config=_cfg())
     # 30 / 80 = 37.5 % -> "38 %" (the disclosure helper rounds); 3 people in 2021 -> "< 5"
     line = next(x for x in text.splitlines() if "trans, agenres" in x)
+    # a suppressed comparison value is said in words, never "contre < 5 personnes"
     assert line == ("- En 2023, les personnes trans, agenres et non-binaires représentaient "
-                    f"38{NBSP}% des 80 personnes différentes accueillies, contre <{NBSP}5 "
-                    "personnes en 2021.")
+                    f"38{NBSP}% des 80 personnes différentes accueillies ; effectif trop petit "
+                    "pour être publié en 2021.")
     en = build_writeup({"profiles_by_year": prof}, config=_cfg(), lang="en")
     assert ("- In 2023, trans, agender and non-binary people made up 38% of the 80 different "
-            "people welcomed, against < 5 people in 2021.") in en.replace(NBSP, " ")
+            "people welcomed; too few people to publish in 2021.") in en.replace(NBSP, " ")
+    # with the published Wilson interval, a share reads with it (0.2917-0.4772 -> 29–48 %)
+    prof["ci_low"] = [0.0, 0.0, 0.2917, 0.0]
+    prof["ci_high"] = [0.0, 0.0, 0.4772, 0.0]
+    text = build_writeup({"profiles_by_year": prof}, config=_cfg())
+    assert (f"représentaient 38{NBSP}% (IC 95{NBSP}% : 29–48{NBSP}%) des 80 personnes") in text
 
 
 def test_already_suppressed_cell_reads_lt5_never_a_number():
@@ -158,12 +175,12 @@ def test_services_material_drug_checking_sentences():
     tables = {"rapid_tests_by_year": rt, "drug_checking": dc, "material_by_category": cat}
     fr = build_writeup(tables, config=_cfg())
     assert "En 2023, 6 TROD VIH, 6 TROD VHC et 2 TROD VHB ont été réalisés." in fr
-    assert ("Sur la période 2022–2023, 15 échantillons ont été analysés sur place par "
+    assert ("En 2022 et 2023, 15 échantillons ont été analysés sur place par "
             "chromatographie sur couche mince (CCM) et 6 envoyés au réseau national SINTES.") in fr
-    assert (f"Sur la période 2022–2023, 1{NBSP}520 articles de réduction des risques liés aux "
+    assert (f"En 2022 et 2023, 1{NBSP}520 articles de réduction des risques liés aux "
             "drogues et 980 articles de santé sexuelle ont été distribués.") in fr
     en = build_writeup(tables, config=_cfg(), lang="en")
-    assert "In 2023, 6 HIV rapid tests, 6 HCV rapid tests and 2 HBV rapid tests were done." in en
+    assert "In 2023, 6 HIV, 6 HCV and 2 HBV rapid tests were done." in en
     assert "1,520 drug-use harm-reduction items and 980 sexual-health items" in en
 
 
@@ -514,8 +531,8 @@ def test_profile_sentence_names_first_and_previous_periods():
     text = build_writeup({"profiles_by_year": prof}, config=_cfg())
     # 3 people -> "< 5"; 10/50 = 20 %; 30/80 = 37.5 % -> 38 %
     assert ("- En 2023, les personnes trans, agenres et non-binaires représentaient "
-            f"38{NBSP}% des 80 personnes différentes accueillies, contre <{NBSP}5 personnes "
-            f"en 2021 et 20{NBSP}% en 2022.") in text
+            f"38{NBSP}% des 80 personnes différentes accueillies, contre 20{NBSP}% en 2022 "
+            "(effectif trop petit pour être publié en 2021).") in text
 
 
 # ---------------------------------------------------------------------------
