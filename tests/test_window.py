@@ -164,13 +164,14 @@ def run_2022_2023(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run_from_november_2021(tmp_path_factory):
-    from qsp_eval.cli import main
-
+    """The window from 1 November 2021: the attendance and summary notebooks only (what the
+    attendance section of the write-up reads); the whole command is run by the slow test."""
     if not (ROOT / "data" / "example" / "sessions.csv").is_file():
         pytest.skip("data/example is not generated")
     out = tmp_path_factory.mktemp("w2123") / "report"
-    assert main(["report", str(ROOT / "data" / "example"), "--from", "2021-11-01", "--to",
-                 "2023-12-31", "--out", str(out)]) == 0
+    report.run_report(ROOT / "data" / "example", out, lang="fr",
+                      parameters={"window_start": "2021-11-01", "window_end": "2023-12-31"},
+                      notebooks=["01-attendance", "05-summary"], scan=False)
     return out
 
 
@@ -250,7 +251,7 @@ def test_window_from_november_2021_french_writeup(run_from_november_2021, exampl
     text = (run_from_november_2021 / "writeup.fr.md").read_text(encoding="utf-8")
     att = _section(text, "Fréquentation")
     # truth.json: 2021 22 visits / 8 sessions = 2.75; 2023 234 / 43 = 5.4419 -> "5,44"
-    assert example_truth["figures_by_year"]["2021"]["mean_visits_per_session"] == 2.75
+    assert example_truth["figures_by_year"]["2021"]["mean_visits_per_held_session"] == 2.75
     assert "de 2,75 personnes par permanence en 2021" in att
     assert "à 5,44 en 2023" in att
     assert "En 2023, la permanence a accueilli 234 passages lors de 43 permanences." in att
@@ -259,11 +260,41 @@ def test_window_from_november_2021_french_writeup(run_from_november_2021, exampl
     visits = kf.set_index("key").loc["visits"]
     # 234 - 143 = +91 against 2022; 234 - 22 = +212 against the first year
     assert visits["change"] == "+91 par rapport à 2022, +212 par rapport à 2021"
-    # the profile comparison with 2021 (1 trans, agender or non-binary person of 10) is
-    # suppressed: said in words
+    man = json.loads((run_from_november_2021 / "manifest.json").read_text(encoding="utf-8"))
+    assert man["window"]["start"] == "2021-11-01"
+
+
+@pytest.mark.slow
+def test_whole_command_from_november_2021(tmp_path):
+    """``qsp-eval report data/example --from 2021-11-01 --to 2023-12-31``, every notebook."""
+    from qsp_eval.cli import main
+
+    out = tmp_path / "report"
+    assert main(["report", str(ROOT / "data" / "example"), "--from", "2021-11-01", "--to",
+                 "2023-12-31", "--out", str(out)]) == 0
+    text = (out / "writeup.fr.md").read_text(encoding="utf-8")
+    att = _section(text, "Fréquentation")
+    assert "de 2,75 personnes par permanence en 2021" in att and "à 5,44 en 2023" in att
+    assert "234 passages lors de 43 permanences" in att and "2024" not in att
+    # the profile comparison with 2021 (1 trans, agender or non-binary person of 10,
+    # truth.json) is suppressed: said in words
     prof = _section(text, "Publics accueillis")
     assert "effectif trop petit pour être publié en 2021" in prof
     assert f"<{NBSP}5 personnes en 2021" not in prof
+
+
+@pytest.mark.slow
+def test_whole_command_one_year(tmp_path):
+    from qsp_eval.cli import main
+
+    out = tmp_path / "report"
+    assert main(["report", str(ROOT / "data" / "example"), "--from", "2023-01-01", "--to",
+                 "2023-12-31", "--lang", "en", "--out", str(out)]) == 0
+    text = (out / "writeup.en.md").read_text(encoding="utf-8")
+    assert "In 2023, the drop-in welcomed 234 visits over 43 sessions" in text
+    assert "In 2023, 6 HIV, 6 HCV and 2 HBV rapid tests were done." in text
+
+
 
 
 def test_reversed_window_exits_2_before_any_notebook(tmp_path, capsys, example_dir):
