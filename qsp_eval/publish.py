@@ -928,8 +928,13 @@ class Publisher:
 
     @property
     def config(self):
-        """Effective :class:`~qsp_eval.schema.EvaluationConfig` (parameters applied)."""
-        return self.settings.config
+        """Effective :class:`~qsp_eval.schema.EvaluationConfig` of :attr:`data`.
+
+        The parameters applied; with a window, only the events (and the change)
+        inside it (see :func:`window_dataset`). The whole configuration is
+        ``settings.config``.
+        """
+        return self.data.config if self.settings.windowed else self.settings.config
 
     @property
     def rules(self):
@@ -1416,7 +1421,7 @@ def _project_folder() -> Path:
     return notebook_dir()
 
 
-def resolve_path(value, *, default: str, must_exist: bool, lang: str = "fr",
+def resolve_path(value, *, default: str, must_exist: bool,
                  what: tuple[str, str] = ("Source", "Source")) -> Path:
     """Resolve a notebook's path parameter, whatever folder the notebook runs from.
 
@@ -1490,7 +1495,7 @@ def setup(source: str, *, output_dir: str, lang: str = "fr", period: str = "year
     from .errors import QspError
 
     try:
-        src = resolve_path(source, default=DEFAULT_SOURCE, must_exist=True, lang=lang)
+        src = resolve_path(source, default=DEFAULT_SOURCE, must_exist=True)
         ds = load_dataset(src)
         settings = check_settings(ds, lang=lang, period=period, theming_start=theming_start,
                                   disclosure_preset=disclosure_preset, min_cell=min_cell,

@@ -981,7 +981,6 @@ def _routes(ctx, g) -> tuple[str, str]:
 
 
 def _drug_checking(ctx) -> list[str]:
-    lang = ctx.lang
     head = ctx.tr("### Analyse de produits", "### Drug checking")
     t = ctx.table("drug_checking", ("period", "route", "count"))
     by_year = ctx.table("drug_checking_by_year", ("period", "route", "count"))
