@@ -1103,8 +1103,9 @@ def _surveys(ctx) -> list[str]:
                                           top.get("count_display"))
             den = ctx.person_count(top["denominator"])
             if how[1] in ("share", "count"):  # "38 % des 31" or "< 5 des 31"
-                body = ctx.tr(f"{ans} pour {how[0]} des {den} répondant·es",
-                              f"{ans} for {how[0]} of {den} respondents")
+                ci = _share_interval(ctx, top) if how[1] == "share" else ""
+                body = ctx.tr(f"{ans} pour {how[0]}{ci} des {den} répondant·es",
+                              f"{ans} for {how[0]}{ci} of {den} respondents")
             else:
                 body = ctx.tr(f"{ans} : part non publiée ({how[0]}, petit effectif)",
                               f"{ans}: share not published ({how[0]}, small numbers)")
