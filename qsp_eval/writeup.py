@@ -672,8 +672,7 @@ def _profile_sentence(ctx, noun, p, r, others) -> str:
     if parts:
         comp = ctx.tr(", contre ", ", against ") + _join(parts, ctx.lang)
     if hidden:
-        comp += (" (" if parts else ctx.tr(" ; ", "; ")) + _too_few(ctx, hidden) \
-            + (")" if parts else "")
+        comp += ctx.tr(" ; ", "; ") + _too_few(ctx, hidden)
     if kind == "share":
         return ctx.tr(f"En {p}, les {noun} représentaient {text}{_share_interval(ctx, r)} des "
                       f"{den} personnes différentes accueillies{comp}.",

@@ -531,8 +531,8 @@ def test_profile_sentence_names_first_and_previous_periods():
     text = build_writeup({"profiles_by_year": prof}, config=_cfg())
     # 3 people -> "< 5"; 10/50 = 20 %; 30/80 = 37.5 % -> 38 %
     assert ("- En 2023, les personnes trans, agenres et non-binaires représentaient "
-            f"38{NBSP}% des 80 personnes différentes accueillies, contre 20{NBSP}% en 2022 "
-            "(effectif trop petit pour être publié en 2021).") in text
+            f"38{NBSP}% des 80 personnes différentes accueillies, contre 20{NBSP}% en 2022 ; "
+            "effectif trop petit pour être publié en 2021.") in text
 
 
 # ---------------------------------------------------------------------------
