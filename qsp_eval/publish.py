@@ -449,8 +449,14 @@ def _label_group(field_code, group, lang: str, config=None) -> str:
 
 
 def table_html(df, *, lang: str = "fr", title: str = "", rules=None, person: bool = False,
-               config=None) -> str:
+               config=None, name: str = "") -> str:
     """Render a published table as a small, escaped HTML ``<table>``.
+
+    With the ``name`` of a published table that :mod:`qsp_eval.tables` knows, the
+    table is shaped for reading (groups down, periods across, ``"38 % (35)"``,
+    caption with unit and denominator, note on hidden cells, long detail folded,
+    an all-withheld table as one sentence): :func:`qsp_eval.tables.reader_table`.
+    Otherwise (generic rendering):
 
     Column names of the project's vocabulary get French/English headers;
     profile codes in ``group`` get their labels; shares are shown as
@@ -465,6 +471,12 @@ def table_html(df, *, lang: str = "fr", title: str = "", rules=None, person: boo
     >>> "<table" in table_html(pd.DataFrame({"count": [3]}))
     True
     """
+    if name:
+        from .tables import reader_table, render_html
+
+        rt = reader_table(df, name, lang=lang, rules=rules, config=config)
+        if rt is not None:
+            return render_html(rt, title=title, person=person, lang=lang)
     other = "en" if lang == "fr" else "fr"
     names = [str(c) for c in df.columns]
     primary = next((c for c in ("service", "item", "activity", "answer", "route", "check",
@@ -873,7 +885,7 @@ class Publisher:
         meta = {"qsp_eval": {"kind": "table", "name": name, "title": title,
                              "table_kind": "person" if person else "activity"}}
         _display({"text/html": table_html(df, lang=self.lang, title=title, rules=self.rules,
-                                          person=person, config=self.config),
+                                          person=person, config=self.config, name=name),
                   "text/plain": _plain_caption(name, title, df)},
                  meta)
 
@@ -1038,8 +1050,13 @@ class Publisher:
         """Show what the loader did that the reader should know (as a bullet list)."""
         items = [n.format(self.lang) if hasattr(n, "en") else str(n)
                  for n in self.dataset.notices]
-        if items:
-            self.text("\n".join(f"- {s}" for s in items), kind="notices")
+        if items:  # for the person who prepares the report: folded, not on the first screen
+            summary = tr("Détails techniques du chargement (pour la personne qui prépare le "
+                         "rapport)", "Technical details of the loading (for the person who "
+                         "prepares the report)", self.lang)
+            body = "".join(f"<li>{html.escape(s)}</li>" for s in items)
+            self.html(f'<details class="fold notices"><summary>{html.escape(summary)}</summary>'
+                      f"<ul>{body}</ul></details>", kind="notices")
 
     def run(self, func, *args, **kwargs):
         """Call ``func(self.data, *args, **kwargs)``, remembering the result in this process.
