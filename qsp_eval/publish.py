@@ -56,6 +56,8 @@ __all__ = [
     "write_workbook",
     "report_subtitle",
     "scan_folder",
+    "docx_inserts",
+    "DOCX_KEY_ITEMS",
 ]
 
 #: Report parameters that :func:`check_settings` understands.
@@ -980,7 +982,10 @@ class Publisher:
         """Write ``writeup.fr.md``, ``writeup.en.md`` and their ``.docx`` into the report folder.
 
         ``writeup`` is the :mod:`qsp_eval.writeup` module (passed by the notebook so that
-        this module does not import it); ``tables`` the published tables.
+        this module does not import it); ``tables`` the published tables. Each ``.docx``
+        holds the key tables (attendance by year, the profiles, themed vs plain
+        sessions) as Word tables and the key figures (``figures/*.png`` already drawn
+        for the report, not redrawn) with captions: :func:`docx_inserts`.
         """
         paths = []
         for lang in ("fr", "en"):
@@ -988,10 +993,12 @@ class Publisher:
                                          rules=self.rules)
             paths.append(self.write_file(text, f"writeup.{lang}.md"))
             p = self.output_dir / f"writeup.{lang}.docx"
+            inserts = docx_inserts(tables, self.output_dir, lang=lang, rules=self.rules,
+                                   config=self.config)
             if _SAVER is not None:  # python-docx is slow to import: the worker does it
-                _SAVER.call(_write_docx, writeup.__name__, text, str(p))
+                _SAVER.call(_write_docx, writeup.__name__, text, str(p), lang, inserts)
             else:
-                _write_docx(writeup.__name__, text, str(p))
+                _write_docx(writeup.__name__, text, str(p), lang, inserts)
             paths.append(p)
         return paths
 
@@ -1166,14 +1173,67 @@ def _tidy_for_publication(df):
     return out
 
 
-def _write_docx(module: str, markdown: str, path: str) -> str:
+def _write_docx(module: str, markdown: str, path: str, lang: str = "fr", inserts=None) -> str:
     """Turn Markdown into a .docx with ``<module>.writeup_docx``; save it with fixed dates."""
     import importlib
 
     from .io import write_docx
 
-    write_docx(importlib.import_module(module).writeup_docx(markdown), path)
+    write_docx(importlib.import_module(module).writeup_docx(markdown, lang=lang, inserts=inserts),
+               path)
     return path
+
+
+#: Key tables and figures of the Word write-up: (kind, name, section heading fr, en,
+#: caption fr, caption en).
+DOCX_KEY_ITEMS = (
+    ("table", "attendance_by_year", "Fréquentation", "Attendance",
+     "Fréquentation par année", "Attendance per year"),
+    ("figure", "attendance_by_year", "Fréquentation", "Attendance",
+     "Passages par permanence et par année (moyenne, IC 95 %)",
+     "Visits per session per year (mean, 95% CI)"),
+    ("table", "profiles_by_year", "Publics accueillis", "Who comes",
+     "Évolution des profils (groupes de restitution, personnes différentes)",
+     "Profile shift (reporting groups, different people)"),
+    ("figure", "profiles_gender", "Publics accueillis", "Who comes",
+     "Identité de genre des personnes différentes, par année",
+     "Gender identity of the different people, per year"),
+    ("table", "theming_themed_vs_plain", "Thématisation des permanences", "Themed sessions",
+     "Permanences thématisées et non thématisées", "Themed and plain sessions"),
+    ("figure", "theming_series", "Thématisation des permanences", "Themed sessions",
+     "Passages par permanence, modèle ajusté et contrefactuel (série chronologique "
+     "interrompue)", "Visits per session, fitted model and counterfactual (interrupted time "
+     "series)"),
+)
+
+
+def docx_inserts(tables: dict, output_dir, *, lang: str = "fr", rules=None, config=None) -> list:
+    """The key tables (reader form) and figures (PNG paths) for :func:`writeup_docx`.
+
+    Only published tables are used (``tables``: name -> published DataFrame) and
+    only figures already written in ``output_dir/figures``; a missing one is left out.
+    """
+    from .tables import reader_table
+
+    out = []
+    for kind, name, h_fr, h_en, c_fr, c_en in DOCX_KEY_ITEMS:
+        after, caption = tr(h_fr, h_en, lang), tr(c_fr, c_en, lang)
+        if kind == "table":
+            df = tables.get(name)
+            if df is None:
+                continue
+            if name == "profiles_by_year" and {"unit", "level"} <= set(df.columns):
+                df = df.loc[(df["unit"] == "people") & (df["level"] == "reporting")]
+            rt = reader_table(df, name, lang=lang, rules=rules, config=config)
+            if rt is None or rt.sentence:
+                continue
+            out.append({"kind": "table", "after": after,
+                        "caption": f"{caption}. {rt.caption}".strip(),
+                        "columns": rt.columns, "rows": rt.rows, "note": rt.note})
+        else:
+            out.append({"kind": "figure", "after": after, "caption": caption,
+                        "path": str(Path(output_dir) / "figures" / f"{name}.png")})
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -1189,14 +1249,83 @@ def read_published_tables(folder) -> dict:
     return _read(folder)
 
 
-def write_workbook(folder) -> Path | None:
-    """Write ``tables/tables.xlsx``, one sheet per published CSV table (None if none)."""
+def write_workbook(folder, lang: str = "fr", config=None) -> Path | None:
+    """Write ``tables/tables.xlsx`` for people: one sheet per published table (None if none).
+
+    In ``lang``: sheet names, headers and categories are words, not codes
+    (:func:`qsp_eval.tables.sheet_frame`), numbers carry display formats
+    (percentages, decimals), headers are frozen, widths fit; the first sheet,
+    "Lisez-moi" ("Read me"), lists each sheet with its definition and unit and
+    says that ``tables/*.csv`` hold the same tables in tidy form for programs.
+    The folder's ``disclosure.json`` lists the sheets under their new names.
+    """
+    import pandas as pd
+
     from .io import write_tables_xlsx
+    from .tables import SHEET_INFO, sheet_frame, sheet_name
 
     tables = read_published_tables(folder)
     if not tables:
         return None
-    return write_tables_xlsx(tables, Path(folder) / "tables" / "tables.xlsx")
+    sheets, formats, rows, renamed = {}, {}, [], {}
+    order = {n: i for i, n in enumerate(SHEET_INFO)}
+    for name, df in sorted(tables.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+        sname = sheet_name(name, lang)
+        k = 2
+        while sname in sheets:
+            sname = f"{sheet_name(name, lang)[:28]} {k}"
+            k += 1
+        frame, fmt = sheet_frame(df, name, lang=lang, config=config)
+        sheets[sname], formats[sname] = frame, fmt
+        renamed[name] = sname
+        info = SHEET_INFO.get(name)
+        i = 0 if lang == "fr" else 1
+        rows.append({tr("Feuille", "Sheet", lang): sname,
+                     tr("Contenu", "Content", lang): info[2 + i] if info else name,
+                     tr("Unité", "Unit", lang): info[4 + i] if info else "",
+                     tr("Fichier CSV (pour les programmes)", "CSV file (for programs)", lang):
+                         f"tables/{name}.csv"})
+    readme = pd.DataFrame(rows)
+    note = tr("Ce classeur est fait pour être lu (libellés en français, formats). Les mêmes "
+              "tableaux, sous forme « tidy » (codes, une ligne par case, séparateur virgule, "
+              "UTF-8), sont dans tables/*.csv pour R, Python ou un tableur configuré : ils ne "
+              "s'ouvrent pas correctement d'un double-clic dans Excel en français. "
+              "« < 5 » et « n.d. » : cases masquées par la règle de diffusion.",
+              "This workbook is made for reading (labels, formats). The same tables in tidy "
+              "form (codes, one row per cell, comma-separated, UTF-8) are in tables/*.csv for "
+              "R, Python or a configured spreadsheet. '< 5' and '[c]'/'n.d.': cells hidden by "
+              "the disclosure rule.", lang)
+    readme = pd.concat([readme, pd.DataFrame([{readme.columns[0]: "", readme.columns[1]: note}])],
+                       ignore_index=True)
+    out = write_tables_xlsx(sheets, Path(folder) / "tables" / "tables.xlsx", formats=formats,
+                            readme=readme, readme_title=tr("Lisez-moi", "Read me", lang))
+    _rename_workbook_entries(Path(folder), renamed)
+    return out
+
+
+def _rename_workbook_entries(folder: Path, renamed: dict) -> None:
+    """List the workbook's sheets in ``disclosure.json`` under their titles (person/activity)."""
+    from .io import read_json, write_json
+
+    mod = _disclosure()
+    path = folder / getattr(mod, "MANIFEST_NAME", "disclosure.json")
+    if not path.is_file():
+        return
+    try:
+        man = read_json(path)
+    except ValueError:
+        return
+    changed = False
+    for key in ("person_tables", "activity_tables"):
+        items = list(man.get(key, []) or [])
+        for name, sname in renamed.items():
+            old = f"tables/tables.xlsx[{name[:31]}]"
+            if old in items:
+                items[items.index(old)] = f"tables/tables.xlsx[{sname}]"
+                changed = True
+        man[key] = items
+    if changed:
+        write_json(man, path)
 
 
 def report_subtitle(dataset, *, lang: str = "fr") -> str:

@@ -1109,9 +1109,9 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
             say(tr("Assemblage du rapport...", "Assembling the report...", lang))
             if saver is not None:
                 saver.wait()  # figures and .docx files written
-                saver.call(publish.write_workbook, str(tmp))  # while the HTML is built
+                saver.call(publish.write_workbook, str(tmp), lang, settings.config)  # while the HTML is built
             else:
-                publish.write_workbook(tmp)
+                publish.write_workbook(tmp, lang, settings.config)
             by_stem = {p.stem: nb for p, nb in zip(paths, executed)}
             ordered = [(s, by_stem[s]) for s in REPORT_ORDER if s in by_stem]
             ordered += [(s, nb) for s, nb in by_stem.items() if s not in REPORT_ORDER]
