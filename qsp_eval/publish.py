@@ -49,6 +49,7 @@ __all__ = [
     "setup",
     "table_html",
     "save_figure",
+    "figure_alt",
     "FigureSaver",
     "prefetch",
     "write_text",
@@ -567,6 +568,42 @@ def _is_number(v) -> bool:
     return isinstance(v, numbers.Number) and not isinstance(v, bool) and not _isna(v)
 
 
+def figure_alt(fig, *, lang: str = "fr") -> str:
+    """Alternative text of a figure, from what it draws: titles, axis labels, legend entries.
+
+    Examples
+    --------
+    >>> from qsp_eval.plots.style import get_ax, finish_ax
+    >>> ax = finish_ax(get_ax(), title="Passages", xlabel="Année", ylabel="Nombre")
+    >>> figure_alt(ax.figure)
+    'Graphique : Passages. Axe horizontal : Année ; axe vertical : Nombre.'
+    """
+    fig = getattr(fig, "figure", fig)
+    parts = []
+    for ax in getattr(fig, "axes", []):
+        title = ax.get_title(loc="left") or ax.get_title()
+        bits = [tr(f"Graphique : {title}.", f"Chart: {title}.", lang) if title else ""]
+        axes = []
+        if ax.get_xlabel():
+            axes.append(tr(f"axe horizontal : {ax.get_xlabel()}",
+                           f"horizontal axis: {ax.get_xlabel()}", lang))
+        if ax.get_ylabel():
+            axes.append(tr(f"axe vertical : {ax.get_ylabel()}", f"vertical axis: {ax.get_ylabel()}",
+                           lang))
+        if axes:
+            a = " ; ".join(axes) if lang == "fr" else "; ".join(axes)
+            bits.append(a[0].upper() + a[1:] + ".")
+        leg = ax.get_legend()
+        if leg is not None:
+            entries = [t.get_text() for t in leg.get_texts() if t.get_text()]
+            if entries:
+                bits.append(tr("Légende : ", "Legend: ", lang) + ", ".join(entries) + ".")
+        s = " ".join(b for b in bits if b).replace("\n", " ")
+        if s:
+            parts.append(s)
+    return " ".join(parts)
+
+
 def save_figure(fig, path_stem, *, dpi: int = 150) -> list[Path]:
     """Save a figure as PNG and SVG: :func:`qsp_eval.io.save_figure` (kept here by name).
 
@@ -1018,6 +1055,7 @@ class Publisher:
         if fig is None:
             return None
         fig = getattr(fig, "figure", fig)
+        alt = alt or figure_alt(fig, lang=self.lang) or title
         stem = self.output_dir / "figures" / name
         self.published.append(("figure", name))
         if _SAVER is not None and _SAVER.submit(fig, stem):

@@ -22,7 +22,7 @@ Examples
 ...                   "group": ["cis_man", "cis_man"], "count": [35, 40],
 ...                   "denominator": [92, 100], "share": [0.38, 0.40], "unit": "people"})
 >>> rt = reader_table(t, "profiles_by_year")
->>> rt.columns[1:], rt.rows[1]
+>>> rt.columns[1:], rt.rows[0]
 (['2023 (n = 92)', '2024 (n = 100)'], ['Homme cis', '38 % (35)', '40 % (40)'])
 """
 
@@ -994,8 +994,8 @@ def sheet_frame(df, name: str, *, lang: str = "fr", config=None):
     >>> import pandas as pd
     >>> f, fmt = sheet_frame(pd.DataFrame({"field": ["gender"], "group": ["cis_man"],
     ...                                    "share": [0.5]}), "profiles_by_year")
-    >>> list(f.columns), f.iloc[0].tolist(), fmt["Part"]
-    (['Champ', 'Groupe', 'Part'], ['Identité de genre', 'Homme cis', 0.5], '0.0%')
+    >>> list(f.columns), f.iloc[0, :2].tolist(), fmt["Part"]
+    (['Champ', 'Groupe', 'Part'], ['Identité de genre', 'Homme cis'], '0.0%')
     """
     import pandas as pd
 
