@@ -856,6 +856,13 @@ def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = 
         css=jinja2.utils.markupsafe.Markup(css),  # our own file: not to be escaped
         lead=lead, sections=sections[len(lead):],
         toc_title=tr("Sommaire", "Contents", lang),
+        files_note=tr("Fichiers du rapport : tables/tables.xlsx est le classeur à lire (libellés "
+                      "en français, une feuille « Lisez-moi ») ; tables/*.csv sont les mêmes "
+                      "tableaux pour les programmes (R, Python : codes, séparateur virgule, "
+                      "UTF-8), pas pour un double-clic dans Excel.",
+                      "Report files: tables/tables.xlsx is the workbook to read (labels, a "
+                      "'Read me' sheet); tables/*.csv are the same tables for programs (R, "
+                      "Python: codes, comma-separated, UTF-8).", lang),
     )
     out = re.sub(r"<script\b.*?</script>", "", out, flags=re.S | re.I)
     return out
