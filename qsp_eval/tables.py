@@ -817,7 +817,7 @@ def reader_table(df, name: str, *, lang: str = "fr", rules=None, config=None):
 
 def _cell_class(text: str) -> str:
     t = text.strip()
-    return ' class="num"' if t and (t[0].isdigit() or t[0] in "<+−-—") else ""
+    return ' class="num"' if t and (t[0].isdigit() or t[0] in "<+−-—" or t == "n.d.") else ""
 
 
 def render_html(rt: ReaderTable, *, title: str = "", person: bool = False, lang: str = "fr") -> str:
