@@ -303,6 +303,15 @@ def _share_cell(row, lang: str, share_col: str = "share") -> str:
     return f"{_pct(sh, lang)} ({n})" if not _na(sh) else n
 
 
+def _group(records, key) -> dict:
+    """Records grouped by ``key`` (a column name or a tuple of them), in order of appearance."""
+    out: dict = {}
+    for r in records:
+        k = tuple(r[c] for c in key) if isinstance(key, tuple) else r[key]
+        out.setdefault(k, []).append(r)
+    return out
+
+
 def _periods(values) -> list:
     return list(dict.fromkeys(str(v) for v in values))
 
@@ -323,11 +332,12 @@ def _composition(df, name, lang, rules, config):
     cols = [tr("Groupe", "Group", lang)] + [
         f"{p} (n = {_int(dens.get(p), lang)})" for p in periods]
     rows = []
-    for f, fsub in sub.groupby("field", sort=False):
-        if len(sub["field"].unique()) > 1:
+    by_field = _group(sub.to_dict("records"), "field")
+    for f, frecs in by_field.items():
+        if len(by_field) > 1:
             rows.append([code_label(f, lang)])
-        for g, gsub in fsub.groupby("group", sort=False):
-            by_p = {str(r["period"]): r for _, r in gsub.iterrows()}
+        for g, grecs in _group(frecs, "group").items():
+            by_p = {str(r["period"]): r for r in grecs}
             rows.append([code_label(g, lang, field_code=f, config=config)]
                         + [_share_cell(by_p[p], lang) if p in by_p else "—" for p in periods])
     unit = str(sub["unit"].iloc[0]) if len(sub) and "unit" in sub.columns else "people"
@@ -343,41 +353,36 @@ def _composition(df, name, lang, rules, config):
 
 def _before_after(df, name, lang, rules, config):
     parts = []
-    for ev, esub in df.groupby("event", sort=False):
-        r0 = esub.iloc[0]
+    for ev, erecs in _group(df.to_dict("records"), "event").items():
+        r0 = erecs[0]
         lab = _label(r0, lang, "event", "event_label")
-        kind = code_label(r0.get("event_kind", ""), lang) if "event_kind" in esub else ""
-        b = esub.loc[esub["period"] == "before"]
-        a = esub.loc[esub["period"] == "after"]
+        kind = code_label(r0.get("event_kind", ""), lang) if "event_kind" in r0 else ""
+        b = [r for r in erecs if r["period"] == "before"]
+        a = [r for r in erecs if r["period"] == "after"]
         span = ""
-        if len(b) and len(a):
-            span = tr(f" — avant : du {_date(b['period_start'].iloc[0], lang)} au "
-                      f"{_date(b['period_end'].iloc[0], lang)} ; après : du "
-                      f"{_date(a['period_start'].iloc[0], lang)} au "
-                      f"{_date(a['period_end'].iloc[0], lang)}",
-                      f" — before: {_date(b['period_start'].iloc[0], lang)} to "
-                      f"{_date(b['period_end'].iloc[0], lang)}; after: "
-                      f"{_date(a['period_start'].iloc[0], lang)} to "
-                      f"{_date(a['period_end'].iloc[0], lang)}", lang)
+        if b and a and "period_start" in r0:
+            b0, b1 = _date(b[0]["period_start"], lang), _date(b[0]["period_end"], lang)
+            a0, a1 = _date(a[0]["period_start"], lang), _date(a[0]["period_end"], lang)
+            span = tr(f" — avant : du {b0} au {b1} ; après : du {a0} au {a1}",
+                      f" — before: {b0} to {b1}; after: {a0} to {a1}", lang)
         parts.append([f"{lab} ({kind}, {_date(r0.get('event_date', ev), lang)}){span}"])
-        for f, fsub in esub.groupby("field", sort=False):
-            bd = fsub.loc[fsub["period"] == "before", "denominator"]
-            ad = fsub.loc[fsub["period"] == "after", "denominator"]
-            n = (tr(f" (n = {_int(bd.iloc[0], lang)} avant, {_int(ad.iloc[0], lang)} après)",
-                    f" (n = {_int(bd.iloc[0], lang)} before, {_int(ad.iloc[0], lang)} after)",
-                    lang) if len(bd) and len(ad) else "")
+        for f, frecs in _group(erecs, "field").items():
+            bd = [r["denominator"] for r in frecs if r["period"] == "before"]
+            ad = [r["denominator"] for r in frecs if r["period"] == "after"]
+            n = (tr(f" (n = {_int(bd[0], lang)} avant, {_int(ad[0], lang)} après)",
+                    f" (n = {_int(bd[0], lang)} before, {_int(ad[0], lang)} after)",
+                    lang) if bd and ad else "")
             parts.append(["· " + code_label(f, lang) + n])
-            for g, gsub in fsub.groupby("group", sort=False):
-                side = {str(r["period"]): r for _, r in gsub.iterrows()}
+            for g, grecs in _group(frecs, "group").items():
+                side = {str(r["period"]): r for r in grecs}
                 cells = [code_label(g, lang, field_code=f, config=config)]
-                for s in ("before", "after"):
-                    cells.append(_share_cell(side[s], lang) if s in side else "—")
+                for sd in ("before", "after"):
+                    cells.append(_share_cell(side[sd], lang) if sd in side else "—")
                 r = side.get("after", side.get("before"))
                 if r is not None and not _na(r.get("difference")):
-                    d = _ci(100 * r["difference"], 100 * r["diff_ci_low"]
-                            if not _na(r.get("diff_ci_low")) else None,
-                            100 * r["diff_ci_high"] if not _na(r.get("diff_ci_high")) else None,
-                            lang, 1)
+                    lo, hi = r.get("diff_ci_low"), r.get("diff_ci_high")
+                    d = _ci(100 * r["difference"], None if _na(lo) else 100 * lo,
+                            None if _na(hi) else 100 * hi, lang, 1)
                     d = ("+" if r["difference"] > 0 else "") + d
                 else:
                     d = "—"
@@ -410,7 +415,7 @@ def _tests(df, name, lang, rules, config):
     rows = [[code_label(r["field"], lang), code_label(r["group"], lang, field_code=r["field"],
                                                       config=config),
              code_label(r["test"], lang), _p(r.get("p_value"), lang),
-             _p(r.get("p_value_holm"), lang)] for _, r in shown.iterrows()]
+             _p(r.get("p_value_holm"), lang)] for r in shown.to_dict("records")]
     note = tr(f"{n_withheld} test(s) non publié(s) : ils utilisent un effectif masqué.",
               f"{n_withheld} test(s) withheld: they use a hidden count.", lang) if n_withheld else ""
     return ReaderTable(cols, rows, "", note, fold=len(rows) > FOLD_ROWS)
@@ -433,7 +438,7 @@ _ATTENDANCE_ROWS = [
 def _wide_by_period(df, specs, lang, first=""):
     """Indicators down, periods across (or periods down when there are many)."""
     periods = _periods(df["period"])
-    by_p = {str(r["period"]): r for _, r in df.iterrows()}
+    by_p = {str(r["period"]): r for r in df.to_dict("records")}
 
     def cell(r, col, how):
         if col not in r or _na(r[col]):
@@ -490,7 +495,7 @@ def _quality_gaps(df, name, lang, rules, config):
     cols = [tr("Du", "From", lang), tr("Au", "To", lang), tr("Nature", "Kind", lang),
             tr("Permanences", "Sessions", lang)]
     rows = [[_date(r["start"], lang), _date(r["end"], lang), _label(r, lang, "group"),
-             _int(r["count"], lang)] for _, r in df.iterrows()]
+             _int(r["count"], lang)] for r in df.to_dict("records")]
     return ReaderTable(cols, rows, tr("Permanences attendues non tenues, par série de semaines "
                                       "consécutives.", "Expected sessions not held, by run of "
                                       "consecutive weeks.", lang), fold=len(rows) > 6)
@@ -499,10 +504,10 @@ def _quality_gaps(df, name, lang, rules, config):
 def _pivot_cells(df, row_key, row_label, cell, lang, first):
     periods = _periods(df["period"])
     rows = []
-    for k, sub in df.groupby(row_key, sort=False):
-        by_p = {str(r["period"]): r for _, r in sub.iterrows()}
-        rows.append([row_label(sub.iloc[0])] + [cell(by_p[p]) if p in by_p else "—"
-                                                for p in periods])
+    for _k, recs in _group(df.to_dict("records"), row_key).items():
+        by_p = {str(r["period"]): r for r in recs}
+        rows.append([row_label(recs[0])] + [cell(by_p[p]) if p in by_p else "—"
+                                            for p in periods])
     return [first] + periods, rows
 
 
@@ -541,7 +546,7 @@ def _quality_outliers(df, name, lang, rules, config):
             tr("Sens", "Direction", lang)]
     rows = [[_date(r.get("date"), lang), _int(r.get("count"), lang),
              _num(r.get("estimate"), 1, lang), _num(r.get("robust_z"), 1, lang),
-             code_label(r.get("direction", ""), lang)] for _, r in df.iterrows()]
+             code_label(r.get("direction", ""), lang)] for r in df.to_dict("records")]
     return ReaderTable(cols, rows, fold=len(rows) > FOLD_ROWS)
 
 
@@ -552,7 +557,7 @@ def _quality_surveys(df, name, lang, rules, config):
             tr("Questions", "Questions", lang),
             tr("Questionnaires sans réponse", "Unanswered forms", lang)]
     rows = [[_label(r, lang, "survey"), _int(r["count"], lang), _int(r.get("questions"), lang),
-             _int(r.get("unanswered"), lang)] for _, r in df.iterrows()]
+             _int(r.get("unanswered"), lang)] for r in df.to_dict("records")]
     return ReaderTable(cols, rows, tr("Les réponses en texte libre sont comptées (détails "
                                       "techniques), jamais publiées.",
                                       "Free-text answers are counted (technical details), never "
@@ -561,19 +566,17 @@ def _quality_surveys(df, name, lang, rules, config):
 
 def _loyalty(df, name, lang, rules, config):
     hs = sorted(df["horizon_months"].dropna().unique())
-    periods = _periods(df["period"])
     cols = [tr("Venue pour la première fois en", "First came in", lang),
             tr("Nouvelles personnes", "New people", lang)] + [
         tr(f"Revenues dans les {int(h)} mois", f"Back within {int(h)} months", lang)
         if h != 1 else tr("Revenues dans le mois", "Back within a month", lang) for h in hs]
     rows = []
-    for p in periods:
-        sub = df.loc[df["period"].astype(str) == p]
-        r0 = sub.iloc[0]
-        cells = [p, _int(r0.get("new_people", r0.get("denominator")), lang)]
-        for h in hs:
-            r = sub.loc[sub["horizon_months"] == h]
-            cells.append(_share_cell(r.iloc[0], lang) if len(r) else "—")
+    by_p = _group(df.to_dict("records"), "period")
+    for p, recs in by_p.items():
+        r0 = recs[0]
+        by_h = {r["horizon_months"]: r for r in recs}
+        cells = [str(p), _int(r0.get("new_people", r0.get("denominator")), lang)]
+        cells += [_share_cell(by_h[h], lang) if h in by_h else "—" for h in hs]
         rows.append(cells)
     return ReaderTable(cols, rows, tr("Part des nouvelles personnes de la période revenues "
                                       "ensuite (effectif).", "Share of the period's new people "
@@ -601,7 +604,7 @@ def _drug_checking(df, name, lang, rules, config):
             tr("Par permanence", "Per session", lang)]
     rows = [[_label(r, lang, "route"), _int(r["count"], lang),
              _ci(r.get("share"), r.get("ci_low"), r.get("ci_high"), lang, 0, pct=True),
-             _num(r.get("per_session"), 2, lang)] for _, r in df.iterrows()]
+             _num(r.get("per_session"), 2, lang)] for r in df.to_dict("records")]
     per = str(df["period"].iloc[0]) if len(df) and "period" in df else ""
     return ReaderTable(cols, rows, tr(f"Échantillons de produits, {per}.",
                                       f"Drug samples, {per}.", lang))
@@ -614,7 +617,7 @@ def _material(df, name, lang, rules, config):
         cols.append(tr("Catégorie", "Category", lang))
     cols += [tr("Quantité", "Quantity", lang), tr("Par passage", "Per visit", lang)]
     rows = []
-    for _, r in df.iterrows():
+    for r in df.to_dict("records"):
         cells = [_label(r, lang, key)]
         if key == "item" and "category" in df.columns:
             cells.append(_label(r, lang, "category", "category_label"))
@@ -642,7 +645,7 @@ def _themes(df, name, lang, rules, config):
              _int(r.get("sessions"), lang),
              f"{_date(r.get('first_date'), lang)} – {_date(r.get('last_date'), lang)}",
              _num(r.get("visits_per_session"), 1, lang),
-             _num(r.get("first_time_per_session"), 1, lang)] for _, r in df.iterrows()]
+             _num(r.get("first_time_per_session"), 1, lang)] for r in df.to_dict("records")]
     return ReaderTable(cols, rows, fold=len(rows) > FOLD_ROWS)
 
 
@@ -650,13 +653,13 @@ def _surveys(df, name, lang, rules, config):
     cols = [tr("Réponse", "Answer", lang), tr("Part (IC 95 %)", "Share (95% CI)", lang),
             tr("Effectif", "Count", lang)]
     rows = []
-    for (s, q), sub in df.groupby(["survey", "question"], sort=False):
-        r0 = sub.iloc[0]
+    for _key, recs in _group(df.to_dict("records"), ("survey", "question")).items():
+        r0 = recs[0]
         den = r0.get("respondents", r0.get("denominator"))
         rows.append([f"{_label(r0, lang, 'survey', 'survey_label')} — "
                      f"{_label(r0, lang, 'question', 'question_label')} "
                      f"(n = {_int(den, lang)})"])
-        for _, r in sub.iterrows():
+        for r in recs:
             hidden = _is_hidden(r) or _na(r.get("count"))
             rows.append([_label(r, lang, "answer"),
                          "—" if hidden else _ci(r.get("share"), r.get("ci_low"), r.get("ci_high"),
@@ -673,7 +676,7 @@ def _rr_table(df, key, lang, first, extra=()):
     cols = [first, tr("Rapport de taux (IC 95 %)", "Rate ratio (95% CI)", lang), "p"]
     cols += [h for h, _ in extra]
     rows = []
-    for _, r in df.iterrows():
+    for r in df.to_dict("records"):
         cells = [key(r), _ci(r.get("rate_ratio"), r.get("ci_low"), r.get("ci_high"), lang, 2),
                  _p(r.get("p_value"), lang)]
         cells += [f(r) for _, f in extra]
@@ -713,7 +716,7 @@ def _naive(df, name, lang, rules, config):
             tr("Passages par permanence (IC 95 %)", "Visits per session (95% CI)", lang)]
     rows = [[code_label(r["period"], lang), _int(r.get("n"), lang), _int(r.get("count"), lang),
              _ci(r.get("estimate"), r.get("ci_low"), r.get("ci_high"), lang, 2)]
-            for _, r in df.iterrows()]
+            for r in df.to_dict("records")]
     return ReaderTable(cols, rows)
 
 
@@ -742,8 +745,8 @@ def _power(df, name, lang, rules, config):
     cols = [tr("Effet vrai (rapport de taux)", "True effect (rate ratio)", lang)] + [
         code_label(t, lang) for t in targets]
     rows = []
-    for rr, sub in df.groupby("rate_ratio", sort=True):
-        by = {r["target"]: r for _, r in sub.iterrows()}
+    for rr, recs in sorted(_group(df.to_dict("records"), "rate_ratio").items()):
+        by = {r["target"]: r for r in recs}
         rows.append([_num(rr, 2, lang)] + [_pct(by[t]["power"], lang) if t in by else "—"
                                            for t in targets])
     n = _int(df["n"].iloc[0], lang) if "n" in df.columns and len(df) else "—"

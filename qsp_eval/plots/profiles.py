@@ -124,7 +124,7 @@ def plot_composition(result, *, field: str, unit: str = "people", level: str | N
     if rest.any():
         ax.bar(x, rest, bottom=bottom, color="#FFFFFF", edgecolor="#888888", hatch="////",
                linewidth=0.5, width=0.7, label=_hidden_label(sub, lang))
-    
+
     ax.set_xticks(x, [f"{p}\n(n = {int(n)})" for p, n in zip(periods, den.fillna(0))])
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
