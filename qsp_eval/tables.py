@@ -581,7 +581,7 @@ def _loyalty(df, name, lang, rules, config):
     return ReaderTable(cols, rows, tr("Part des nouvelles personnes de la période revenues "
                                       "ensuite (effectif).", "Share of the period's new people "
                                       "who came back (count).", lang),
-                       fold=len(rows) > FOLD_ROWS)
+                       fold=len(rows) > 8)  # the figure below shows them
 
 
 def _by_service(df, name, lang, rules, config):
