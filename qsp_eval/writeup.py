@@ -1329,10 +1329,14 @@ def _add_figure(doc, item: Mapping, number: int, lang: str) -> None:
 
     from docx.shared import Cm
 
+    from io import BytesIO
+
+    from .io import read_binary
+
     path = Path(str(item.get("path", "")))
     if not path.is_file():
         return
-    doc.add_picture(str(path), width=Cm(16))
+    doc.add_picture(BytesIO(read_binary(path)), width=Cm(16))
     doc.paragraphs[-1].paragraph_format.keep_with_next = True
     word = "Figure" if lang == "fr" else "Figure"
     doc.add_paragraph(f"{word} {number} – {item.get('caption', '')}".rstrip(" –"),
