@@ -134,8 +134,13 @@ def test_report_folder_holds_everything(run):
     assert pngs and pngs == svgs
     from openpyxl import load_workbook
 
+    from qsp_eval.tables import sheet_name
+
     wb = load_workbook(out / "tables" / "tables.xlsx", read_only=True)
-    assert set(wb.sheetnames) == {s[:31] for s in csv}
+    # issue 14: a "Lisez-moi" sheet first, then one sheet per CSV under its French name
+    assert wb.sheetnames[0] == "Lisez-moi"
+    assert set(wb.sheetnames[1:]) == {sheet_name(s, "fr") for s in csv}
+    assert len(wb.sheetnames) == len(csv) + 1
     wb.close()
 
 

@@ -89,7 +89,9 @@ def test_sheet_frame_gives_french_headers_labels_and_formats():
     assert f["Champ"].iloc[0] == "Identité de genre" and f["Unité"].iloc[0] == "personnes"
     assert fmt["Part"] == "0.0%" and fmt["Effectif"] == "0"
     assert T.sheet_name("profiles_by_year") == "Profils par année"
-    assert all(len(T.sheet_name(n, lang)) <= 31 for n in T.SHEET_INFO for lang in ("fr", "en"))
+    for lang in ("fr", "en"):
+        names = [T.sheet_name(n, lang) for n in T.SHEET_INFO]
+        assert all(len(n) <= 31 for n in names) and len(set(names)) == len(names)
 
 
 def test_workbook_has_readme_first_french_sheets_frozen_headers_and_formats(tmp_path):
