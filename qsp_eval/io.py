@@ -682,23 +682,39 @@ def write_table(df, path, *, sep: str = ",", encoding: str = "utf-8", sheet: str
     return p
 
 
-def write_tables_xlsx(tables: dict, path) -> Path:
+def write_tables_xlsx(tables: dict, path, *, formats: dict | None = None,
+                      readme=None, readme_title: str = "Lisez-moi") -> Path:
     """Write several tables to one ``.xlsx`` workbook, one sheet per table.
 
     Sheet names are the dict keys (cut to Excel's 31 characters); the index
-    is not written; the header row is bold and frozen.
+    is not written; the header row is bold and frozen; column widths follow
+    the longest cell (10 to 60 characters).
+
+    Parameters
+    ----------
+    tables : dict
+        Sheet name -> DataFrame.
+    path : path-like
+    formats : dict, optional
+        Sheet name -> {header: Excel number format} (``"0.0%"``, ``"0.00"``...).
+    readme : DataFrame, optional
+        Written first, as sheet ``readme_title`` (for people: what each sheet
+        holds, its unit), with wrapped text.
 
     Examples
     --------
     >>> # write_tables_xlsx({"sessions": s, "visits": v}, "out/tables.xlsx")
     """
     import pandas as pd
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    formats = formats or {}
+    sheets = ([(readme_title, readme)] if readme is not None else []) + list(tables.items())
     with pd.ExcelWriter(p, engine="openpyxl") as xw:
-        for name, df in tables.items():
+        for name, df in sheets:
             sname = str(name)[:31]
             out = df.copy()
             for c in out.columns:
@@ -708,7 +724,21 @@ def write_tables_xlsx(tables: dict, path) -> Path:
             ws = xw.sheets[sname]
             for cell in ws[1]:
                 cell.font = Font(bold=True)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
             ws.freeze_panes = "A2"
+            fmt = formats.get(name, {})
+            for j, col in enumerate(out.columns, start=1):
+                letter = get_column_letter(j)
+                cells = out[col].astype("string").fillna("")
+                longest = max([len(str(col)) // 2 + 1] + [len(x) for x in cells.head(200)])
+                width = 60 if (df is readme and j > 1) else min(max(10, longest + 2), 60)
+                ws.column_dimensions[letter].width = width
+                if str(col) in fmt:
+                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                        row[0].number_format = fmt[str(col)]
+                if df is readme:
+                    for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                        row[0].alignment = Alignment(wrap_text=True, vertical="top")
     return p
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "setup",
     "table_html",
     "save_figure",
+    "figure_alt",
     "FigureSaver",
     "prefetch",
     "write_text",
@@ -60,6 +61,8 @@ __all__ = [
     "DEFAULT_SOURCE",
     "DEFAULT_OUTPUT_DIR",
     "scan_folder",
+    "docx_inserts",
+    "DOCX_KEY_ITEMS",
 ]
 
 #: Report parameters that :func:`check_settings` understands.
@@ -669,8 +672,14 @@ def _label_group(field_code, group, lang: str, config=None) -> str:
 
 
 def table_html(df, *, lang: str = "fr", title: str = "", rules=None, person: bool = False,
-               config=None) -> str:
+               config=None, name: str = "") -> str:
     """Render a published table as a small, escaped HTML ``<table>``.
+
+    With the ``name`` of a published table that :mod:`qsp_eval.tables` knows, the
+    table is shaped for reading (groups down, periods across, ``"38 % (35)"``,
+    caption with unit and denominator, note on hidden cells, long detail folded,
+    an all-withheld table as one sentence): :func:`qsp_eval.tables.reader_table`.
+    Otherwise (generic rendering):
 
     Column names of the project's vocabulary get French/English headers;
     profile codes in ``group`` get their labels; shares are shown as
@@ -685,6 +694,12 @@ def table_html(df, *, lang: str = "fr", title: str = "", rules=None, person: boo
     >>> "<table" in table_html(pd.DataFrame({"count": [3]}))
     True
     """
+    if name:
+        from .tables import reader_table, render_html
+
+        rt = reader_table(df, name, lang=lang, rules=rules, config=config)
+        if rt is not None:
+            return render_html(rt, title=title, person=person, lang=lang)
     other = "en" if lang == "fr" else "fr"
     names = [str(c) for c in df.columns]
     primary = next((c for c in ("service", "item", "activity", "answer", "route", "check",
@@ -771,6 +786,42 @@ def _is_number(v) -> bool:
     import numbers
 
     return isinstance(v, numbers.Number) and not isinstance(v, bool) and not _isna(v)
+
+
+def figure_alt(fig, *, lang: str = "fr") -> str:
+    """Alternative text of a figure, from what it draws: titles, axis labels, legend entries.
+
+    Examples
+    --------
+    >>> from qsp_eval.plots.style import get_ax, finish_ax
+    >>> ax = finish_ax(get_ax(), title="Passages", xlabel="Année", ylabel="Nombre")
+    >>> figure_alt(ax.figure)
+    'Graphique : Passages. Axe horizontal : Année ; axe vertical : Nombre.'
+    """
+    fig = getattr(fig, "figure", fig)
+    parts = []
+    for ax in getattr(fig, "axes", []):
+        title = ax.get_title(loc="left") or ax.get_title()
+        bits = [tr(f"Graphique : {title}.", f"Chart: {title}.", lang) if title else ""]
+        axes = []
+        if ax.get_xlabel():
+            axes.append(tr(f"axe horizontal : {ax.get_xlabel()}",
+                           f"horizontal axis: {ax.get_xlabel()}", lang))
+        if ax.get_ylabel():
+            axes.append(tr(f"axe vertical : {ax.get_ylabel()}", f"vertical axis: {ax.get_ylabel()}",
+                           lang))
+        if axes:
+            a = " ; ".join(axes) if lang == "fr" else "; ".join(axes)
+            bits.append(a[0].upper() + a[1:] + ".")
+        leg = ax.get_legend()
+        if leg is not None:
+            entries = [t.get_text() for t in leg.get_texts() if t.get_text()]
+            if entries:
+                bits.append(tr("Légende : ", "Legend: ", lang) + ", ".join(entries) + ".")
+        s = " ".join(b for b in bits if b).replace("\n", " ")
+        if s:
+            parts.append(s)
+    return " ".join(parts)
 
 
 def save_figure(fig, path_stem, *, dpi: int = 150) -> list[Path]:
@@ -1172,7 +1223,7 @@ class Publisher:
         meta = {"qsp_eval": {"kind": "table", "name": name, "title": title,
                              "table_kind": "person" if person else "activity"}}
         _display({"text/html": table_html(df, lang=self.lang, title=title, rules=self.rules,
-                                          person=person, config=self.config),
+                                          person=person, config=self.config, name=name),
                   "text/plain": _plain_caption(name, title, df)},
                  meta)
 
@@ -1276,7 +1327,10 @@ class Publisher:
         """Write ``writeup.fr.md``, ``writeup.en.md`` and their ``.docx`` into the report folder.
 
         ``writeup`` is the :mod:`qsp_eval.writeup` module (passed by the notebook so that
-        this module does not import it); ``tables`` the published tables.
+        this module does not import it); ``tables`` the published tables. Each ``.docx``
+        holds the key tables (attendance by year, the profiles, themed vs plain
+        sessions) as Word tables and the key figures (``figures/*.png`` already drawn
+        for the report, not redrawn) with captions: :func:`docx_inserts`.
         """
         paths = []
         for lang in ("fr", "en"):
@@ -1285,10 +1339,12 @@ class Publisher:
                                          window=self._window_info())
             paths.append(self.write_file(text, f"writeup.{lang}.md"))
             p = self.output_dir / f"writeup.{lang}.docx"
+            inserts = docx_inserts(tables, self.output_dir, lang=lang, rules=self.rules,
+                                   config=self.config)
             if _SAVER is not None:  # python-docx is slow to import: the worker does it
-                _SAVER.call(_write_docx, writeup.__name__, text, str(p))
+                _SAVER.call(_write_docx, writeup.__name__, text, str(p), lang, inserts)
             else:
-                _write_docx(writeup.__name__, text, str(p))
+                _write_docx(writeup.__name__, text, str(p), lang, inserts)
             paths.append(p)
         return paths
 
@@ -1318,6 +1374,7 @@ class Publisher:
         if fig is None:
             return None
         fig = getattr(fig, "figure", fig)
+        alt = alt or figure_alt(fig, lang=self.lang) or title
         stem = self.output_dir / "figures" / name
         self.published.append(("figure", name))
         if _SAVER is not None and _SAVER.submit(fig, stem):
@@ -1365,8 +1422,13 @@ class Publisher:
         """Show what the loader did that the reader should know (as a bullet list)."""
         items = [n.format(self.lang) if hasattr(n, "en") else str(n)
                  for n in self.dataset.notices]
-        if items:
-            self.text("\n".join(f"- {s}" for s in items), kind="notices")
+        if items:  # for the person who prepares the report: folded, not on the first screen
+            summary = tr("Détails techniques du chargement (pour la personne qui prépare le "
+                         "rapport)", "Technical details of the loading (for the person who "
+                         "prepares the report)", self.lang)
+            body = "".join(f"<li>{html.escape(s)}</li>" for s in items)
+            self.html(f'<details class="fold notices"><summary>{html.escape(summary)}</summary>'
+                      f"<ul>{body}</ul></details>", kind="notices")
 
     def run(self, func, *args, **kwargs):
         """Call ``func(self.full_data, *args, **kwargs)``, remembering the result in this process.
@@ -1555,14 +1617,67 @@ def _tidy_for_publication(df):
     return out
 
 
-def _write_docx(module: str, markdown: str, path: str) -> str:
+def _write_docx(module: str, markdown: str, path: str, lang: str = "fr", inserts=None) -> str:
     """Turn Markdown into a .docx with ``<module>.writeup_docx``; save it with fixed dates."""
     import importlib
 
     from .io import write_docx
 
-    write_docx(importlib.import_module(module).writeup_docx(markdown), path)
+    write_docx(importlib.import_module(module).writeup_docx(markdown, lang=lang, inserts=inserts),
+               path)
     return path
+
+
+#: Key tables and figures of the Word write-up: (kind, name, section heading fr, en,
+#: caption fr, caption en).
+DOCX_KEY_ITEMS = (
+    ("table", "attendance_by_year", "Fréquentation", "Attendance",
+     "Fréquentation par année", "Attendance per year"),
+    ("figure", "attendance_by_year", "Fréquentation", "Attendance",
+     "Passages par permanence et par année (moyenne, IC 95 %)",
+     "Visits per session per year (mean, 95% CI)"),
+    ("table", "profiles_by_year", "Publics accueillis", "Who comes",
+     "Évolution des profils (groupes de restitution, personnes différentes)",
+     "Profile shift (reporting groups, different people)"),
+    ("figure", "profiles_gender", "Publics accueillis", "Who comes",
+     "Identité de genre des personnes différentes, par année",
+     "Gender identity of the different people, per year"),
+    ("table", "theming_themed_vs_plain", "Thématisation des permanences", "Themed sessions",
+     "Permanences thématisées et non thématisées", "Themed and plain sessions"),
+    ("figure", "theming_series", "Thématisation des permanences", "Themed sessions",
+     "Passages par permanence, modèle ajusté et contrefactuel (série chronologique "
+     "interrompue)", "Visits per session, fitted model and counterfactual (interrupted time "
+     "series)"),
+)
+
+
+def docx_inserts(tables: dict, output_dir, *, lang: str = "fr", rules=None, config=None) -> list:
+    """The key tables (reader form) and figures (PNG paths) for :func:`writeup_docx`.
+
+    Only published tables are used (``tables``: name -> published DataFrame) and
+    only figures already written in ``output_dir/figures``; a missing one is left out.
+    """
+    from .tables import reader_table
+
+    out = []
+    for kind, name, h_fr, h_en, c_fr, c_en in DOCX_KEY_ITEMS:
+        after, caption = tr(h_fr, h_en, lang), tr(c_fr, c_en, lang)
+        if kind == "table":
+            df = tables.get(name)
+            if df is None:
+                continue
+            if name == "profiles_by_year" and {"unit", "level"} <= set(df.columns):
+                df = df.loc[(df["unit"] == "people") & (df["level"] == "reporting")]
+            rt = reader_table(df, name, lang=lang, rules=rules, config=config)
+            if rt is None or rt.sentence:
+                continue
+            out.append({"kind": "table", "after": after,
+                        "caption": f"{caption}. {rt.caption}".strip(),
+                        "columns": rt.columns, "rows": rt.rows, "note": rt.note})
+        else:
+            out.append({"kind": "figure", "after": after, "caption": caption,
+                        "path": str(Path(output_dir) / "figures" / f"{name}.png")})
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -1578,14 +1693,83 @@ def read_published_tables(folder) -> dict:
     return _read(folder)
 
 
-def write_workbook(folder) -> Path | None:
-    """Write ``tables/tables.xlsx``, one sheet per published CSV table (None if none)."""
+def write_workbook(folder, lang: str = "fr", config=None) -> Path | None:
+    """Write ``tables/tables.xlsx`` for people: one sheet per published table (None if none).
+
+    In ``lang``: sheet names, headers and categories are words, not codes
+    (:func:`qsp_eval.tables.sheet_frame`), numbers carry display formats
+    (percentages, decimals), headers are frozen, widths fit; the first sheet,
+    "Lisez-moi" ("Read me"), lists each sheet with its definition and unit and
+    says that ``tables/*.csv`` hold the same tables in tidy form for programs.
+    The folder's ``disclosure.json`` lists the sheets under their new names.
+    """
+    import pandas as pd
+
     from .io import write_tables_xlsx
+    from .tables import SHEET_INFO, sheet_frame, sheet_name
 
     tables = read_published_tables(folder)
     if not tables:
         return None
-    return write_tables_xlsx(tables, Path(folder) / "tables" / "tables.xlsx")
+    sheets, formats, rows, renamed = {}, {}, [], {}
+    order = {n: i for i, n in enumerate(SHEET_INFO)}
+    for name, df in sorted(tables.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+        sname = sheet_name(name, lang)
+        k = 2
+        while sname in sheets:
+            sname = f"{sheet_name(name, lang)[:28]} {k}"
+            k += 1
+        frame, fmt = sheet_frame(df, name, lang=lang, config=config)
+        sheets[sname], formats[sname] = frame, fmt
+        renamed[name] = sname
+        info = SHEET_INFO.get(name)
+        i = 0 if lang == "fr" else 1
+        rows.append({tr("Feuille", "Sheet", lang): sname,
+                     tr("Contenu", "Content", lang): info[2 + i] if info else name,
+                     tr("Unité", "Unit", lang): info[4 + i] if info else "",
+                     tr("Fichier CSV (pour les programmes)", "CSV file (for programs)", lang):
+                         f"tables/{name}.csv"})
+    readme = pd.DataFrame(rows)
+    note = tr("Ce classeur est fait pour être lu (libellés en français, formats). Les mêmes "
+              "tableaux, sous forme « tidy » (codes, une ligne par case, séparateur virgule, "
+              "UTF-8), sont dans tables/*.csv pour R, Python ou un tableur configuré : ils ne "
+              "s'ouvrent pas correctement d'un double-clic dans Excel en français. "
+              "« < 5 » et « n.d. » : cases masquées par la règle de diffusion.",
+              "This workbook is made for reading (labels, formats). The same tables in tidy "
+              "form (codes, one row per cell, comma-separated, UTF-8) are in tables/*.csv for "
+              "R, Python or a configured spreadsheet. '< 5' and '[c]'/'n.d.': cells hidden by "
+              "the disclosure rule.", lang)
+    readme = pd.concat([readme, pd.DataFrame([{readme.columns[0]: "", readme.columns[1]: note}])],
+                       ignore_index=True)
+    out = write_tables_xlsx(sheets, Path(folder) / "tables" / "tables.xlsx", formats=formats,
+                            readme=readme, readme_title=tr("Lisez-moi", "Read me", lang))
+    _rename_workbook_entries(Path(folder), renamed)
+    return out
+
+
+def _rename_workbook_entries(folder: Path, renamed: dict) -> None:
+    """List the workbook's sheets in ``disclosure.json`` under their titles (person/activity)."""
+    from .io import read_json, write_json
+
+    mod = _disclosure()
+    path = folder / getattr(mod, "MANIFEST_NAME", "disclosure.json")
+    if not path.is_file():
+        return
+    try:
+        man = read_json(path)
+    except ValueError:
+        return
+    changed = False
+    for key in ("person_tables", "activity_tables"):
+        items = list(man.get(key, []) or [])
+        for name, sname in renamed.items():
+            old = f"tables/tables.xlsx[{name[:31]}]"
+            if old in items:
+                items[items.index(old)] = f"tables/tables.xlsx[{sname}]"
+                changed = True
+        man[key] = items
+    if changed:
+        write_json(man, path)
 
 
 def report_subtitle(dataset, *, lang: str = "fr", window=None) -> str:

@@ -856,6 +856,13 @@ def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = 
         css=jinja2.utils.markupsafe.Markup(css),  # our own file: not to be escaped
         lead=lead, sections=sections[len(lead):],
         toc_title=tr("Sommaire", "Contents", lang),
+        files_note=tr("Fichiers du rapport : tables/tables.xlsx est le classeur à lire (libellés "
+                      "en français, une feuille « Lisez-moi ») ; tables/*.csv sont les mêmes "
+                      "tableaux pour les programmes (R, Python : codes, séparateur virgule, "
+                      "UTF-8), pas pour un double-clic dans Excel.",
+                      "Report files: tables/tables.xlsx is the workbook to read (labels, a "
+                      "'Read me' sheet); tables/*.csv are the same tables for programs (R, "
+                      "Python: codes, comma-separated, UTF-8).", lang),
     )
     out = re.sub(r"<script\b.*?</script>", "", out, flags=re.S | re.I)
     return out
@@ -1115,9 +1122,9 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
             say(tr("Assemblage du rapport...", "Assembling the report...", lang))
             if saver is not None:
                 saver.wait()  # figures and .docx files written
-                saver.call(publish.write_workbook, str(tmp))  # while the HTML is built
+                saver.call(publish.write_workbook, str(tmp), lang, settings.config)  # while the HTML is built
             else:
-                publish.write_workbook(tmp)
+                publish.write_workbook(tmp, lang, settings.config)
             by_stem = {p.stem: nb for p, nb in zip(paths, executed)}
             ordered = [(s, by_stem[s]) for s in REPORT_ORDER if s in by_stem]
             ordered += [(s, nb) for s, nb in by_stem.items() if s not in REPORT_ORDER]

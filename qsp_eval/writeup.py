@@ -1466,13 +1466,144 @@ def _add_runs(par, text: str) -> None:
         par.add_run(text[pos:])
 
 
-def writeup_docx(markdown: str):
-    """Turn the write-up's Markdown into a Word document (python-docx).
+def _set_language(doc, tag: str) -> None:
+    """Set the document's language (default run properties and core properties) to ``tag``."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
 
-    Handles what :func:`build_writeup` writes: ``#``..``####`` headings,
-    paragraphs (consecutive lines joined), ``- `` bullet items and
-    ``**bold**``.  The document is returned, not saved: the report saves it
-    (``doc.save(path)``) with its other outputs.
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is None:
+        defaults = OxmlElement("w:docDefaults")
+        styles.insert(0, defaults)
+    rpr_default = defaults.find(qn("w:rPrDefault"))
+    if rpr_default is None:
+        rpr_default = OxmlElement("w:rPrDefault")
+        defaults.insert(0, rpr_default)
+    rpr = rpr_default.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        rpr_default.append(rpr)
+    lang_el = rpr.find(qn("w:lang"))
+    if lang_el is None:
+        lang_el = OxmlElement("w:lang")
+        rpr.append(lang_el)
+    for a in ("w:val", "w:eastAsia", "w:bidi"):
+        lang_el.set(qn(a), tag)
+    # styles of the default template carry their own language: align them
+    for el in styles.iter(qn("w:lang")):
+        for a in ("w:val", "w:eastAsia", "w:bidi"):
+            el.set(qn(a), tag)
+    doc.core_properties.language = tag
+
+
+def _page_number_footer(section, lang: str) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    par = section.footer.paragraphs[0] if section.footer.paragraphs else section.footer.add_paragraph()
+    par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    par.add_run("Page " if lang == "fr" else "Page ")
+    run = par.add_run()
+    for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, "1"),
+                       ("end", None)):
+        if kind is not None:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        elif text == "PAGE":
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = " PAGE "
+        else:
+            el = OxmlElement("w:t")
+            el.text = text
+        run._r.append(el)
+
+
+def _add_table(doc, item: Mapping, number: int, lang: str) -> None:
+    """A key table as a real Word table, with its caption above (style Caption)."""
+    from docx.shared import Pt
+
+    word = "Tableau" if lang == "fr" else "Table"
+    cap = doc.add_paragraph(f"{word} {number} – {item.get('caption', '')}".rstrip(" –"),
+                            style="Caption")
+    cap.paragraph_format.keep_with_next = True
+    columns = list(item.get("columns") or [])
+    rows = list(item.get("rows") or [])
+    ncol = max([len(columns)] + [len(r) for r in rows] + [1])
+    table = doc.add_table(rows=1, cols=ncol)
+    try:
+        table.style = doc.styles["Light Grid Accent 1"]
+    except KeyError:  # pragma: no cover - template without this style
+        table.style = doc.styles["Table Grid"]
+    for j, text in enumerate(columns):
+        table.rows[0].cells[j].text = str(text)
+    for row in rows:
+        cells = table.add_row().cells
+        if len(row) == 1 and ncol > 1:
+            merged = cells[0].merge(cells[ncol - 1])
+            merged.text = str(row[0])
+            for r in merged.paragraphs[0].runs:
+                r.bold = True
+            continue
+        for j, text in enumerate(row):
+            cells[j].text = str(text)
+    for row in table.rows:
+        for cell in row.cells:
+            for par in cell.paragraphs:
+                for r in par.runs:
+                    r.font.size = Pt(8.5)
+    if item.get("note"):
+        note = doc.add_paragraph(str(item["note"]))
+        for r in note.runs:
+            r.font.size = Pt(8)
+
+
+def _add_figure(doc, item: Mapping, number: int, lang: str) -> None:
+    """A key figure (PNG already drawn for the report) with its caption below."""
+    from pathlib import Path
+
+    from docx.shared import Cm
+
+    from io import BytesIO
+
+    from .io import read_binary
+
+    path = Path(str(item.get("path", "")))
+    if not path.is_file():
+        return
+    doc.add_picture(BytesIO(read_binary(path)), width=Cm(16))
+    doc.paragraphs[-1].paragraph_format.keep_with_next = True
+    word = "Figure" if lang == "fr" else "Figure"
+    doc.add_paragraph(f"{word} {number} – {item.get('caption', '')}".rstrip(" –"),
+                      style="Caption")
+
+
+def writeup_docx(markdown: str, *, lang: str = "fr", inserts=None):
+    """Turn the write-up's Markdown into a Word document (python-docx), ready to paste.
+
+    Handles what :func:`build_writeup` writes: ``#``..``####`` headings (Word
+    heading styles), paragraphs (consecutive lines joined), ``- `` bullet items
+    and ``**bold**``.  The page is A4 portrait with 2 cm margins, the document
+    language ``fr-FR`` (``en-GB`` for English) so that Word checks the spelling
+    in the right language, and the footer numbers the pages.
+
+    Parameters
+    ----------
+    markdown : str
+    lang : {"fr", "en"}
+    inserts : sequence of dict, optional
+        Key tables and figures, each placed at the end of the section whose
+        heading is ``after`` (at the end of the document when no heading
+        matches): ``{"kind": "table", "after": "Fréquentation", "caption": ...,
+        "columns": [...], "rows": [[...], ...], "note": ...}`` (a row of one cell
+        is a group heading) or ``{"kind": "figure", "after": ..., "caption": ...,
+        "path": "figures/x.png"}``.  Numbered "Tableau n" / "Figure n", with
+        captions in the Word style "Caption".
+
+    The document is returned, not saved: the report saves it
+    (:func:`qsp_eval.io.write_docx`) with its other outputs.
 
     Returns
     -------
@@ -1481,25 +1612,50 @@ def writeup_docx(markdown: str):
     Examples
     --------
     >>> doc = writeup_docx("## Titre\\n\\nUn **mot** en gras.\\n\\n- point")
-    >>> [p.style.name for p in doc.paragraphs]
+    >>> [p.style.name for p in doc.paragraphs if p.text]
     ['Heading 2', 'Normal', 'List Bullet']
+    >>> round(doc.sections[0].page_width.mm), doc.core_properties.language
+    (210, 'fr-FR')
     """
     import docx
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm
 
     doc = docx.Document()
+    sec = doc.sections[0]
+    sec.orientation = WD_ORIENT.PORTRAIT
+    sec.page_width, sec.page_height = Mm(210), Mm(297)
+    sec.left_margin = sec.right_margin = Mm(20)
+    sec.top_margin = sec.bottom_margin = Mm(20)
+    _set_language(doc, "fr-FR" if lang == "fr" else "en-GB")
+    _page_number_footer(sec, lang)
+    pending = list(inserts or [])
+    counters = {"table": 0, "figure": 0}
     buf: list[str] = []
+    current: list[str] = [""]
 
     def flush():
         if buf:
             _add_runs(doc.add_paragraph(), " ".join(s.strip() for s in buf))
             buf.clear()
 
+    def place(heading: str):
+        for item in [i for i in pending if str(i.get("after", "")).strip() == heading]:
+            pending.remove(item)
+            kind = item.get("kind")
+            if kind not in counters:
+                continue
+            counters[kind] += 1
+            (_add_table if kind == "table" else _add_figure)(doc, item, counters[kind], lang)
+
     for line in markdown.splitlines():
         s = line.rstrip()
         m = re.match(r"^(#{1,4})\s+(.*)$", s)
         if m:
             flush()
-            doc.add_heading(m.group(2).strip(), level=len(m.group(1)))
+            place(current[0])
+            current[0] = m.group(2).strip()
+            doc.add_heading(current[0], level=len(m.group(1)))
         elif s.lstrip().startswith(("- ", "* ")):
             flush()
             _add_runs(doc.add_paragraph(style="List Bullet"), s.lstrip()[2:].strip())
@@ -1508,4 +1664,9 @@ def writeup_docx(markdown: str):
         else:
             buf.append(s)
     flush()
+    place(current[0])
+    for item in list(pending):  # no matching heading: at the end
+        item = dict(item, after="")
+        pending[:] = [item]
+        place("")
     return doc

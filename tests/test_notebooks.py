@@ -134,8 +134,13 @@ def test_report_folder_holds_everything(run):
     assert pngs and pngs == svgs
     from openpyxl import load_workbook
 
+    from qsp_eval.tables import sheet_name
+
     wb = load_workbook(out / "tables" / "tables.xlsx", read_only=True)
-    assert set(wb.sheetnames) == {s[:31] for s in csv}
+    # issue 14: a "Lisez-moi" sheet first, then one sheet per CSV under its French name
+    assert wb.sheetnames[0] == "Lisez-moi"
+    assert set(wb.sheetnames[1:]) == {sheet_name(s, "fr") for s in csv}
+    assert len(wb.sheetnames) == len(csv) + 1
     wb.close()
 
 
@@ -321,3 +326,209 @@ def test_newcomers_and_all_people_never_differ_by_a_small_number(run):
     assert len(both), "some cells are published in both tables"
     diff = both["count_all"] - both["count_new"]
     assert not diff.between(1, 4).any(), both.loc[diff.between(1, 4), keys].to_string()
+
+
+# ---------------------------------------------------------------------------
+# Issue 14: outputs a reader reads and a researcher pastes
+# ---------------------------------------------------------------------------
+#: Column names of the tidy tables that are also ordinary French words.
+_FRENCH_WORDS = {"date", "n", "question", "questions", "se", "service", "test", "z", "description",
+                 "type", "label", "route", "reference", "change", "total"}
+
+
+def _visible_text(page: str) -> str:
+    """The text a reader sees (and hears: alt text), without style, script or tags."""
+    from html.parser import HTMLParser
+
+    class _P(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.out, self.skip = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("style", "script")
+            self.out += [v for k, v in attrs if k in ("alt", "title", "aria-label") and v]
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("style", "script")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.out.append(data)
+
+    p = _P()
+    p.feed(page)
+    return "\n".join(p.out)
+
+
+def test_french_report_shows_no_code_no_english_column_and_no_long_float(run):
+    import pandas as pd
+
+    text = _visible_text((run["out"] / "report.html").read_text(encoding="utf-8"))
+    assert "Qualité des données" in text  # not vacuous
+    text_no_files = re.sub(r"\b\w+\.(csv|xlsx|yml)\b", " ", text)  # file names are names
+    codes = set(re.findall(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b", text_no_files))
+    assert not codes, codes
+    columns = set()
+    for p in (run["out"] / "tables").glob("*.csv"):
+        columns |= {str(c) for c in pd.read_csv(p, nrows=0).columns}
+    words = set(re.findall(r"[A-Za-zÀ-ÿ_]+", text_no_files))
+    english = {c for c in columns if c in words} - _FRENCH_WORDS
+    assert not english, english
+    assert not re.findall(r"\d[.,]\d{4,}", text)
+    # every figure has an alternative text that names what it shows
+    page = (run["out"] / "report.html").read_text(encoding="utf-8")
+    alts = re.findall(r'<img [^>]*alt="([^"]*)"', page)
+    assert alts and all(a.startswith("Graphique : ") and len(a) > 30 for a in alts)
+    # operator notices are folded at the end of data quality, not on the first screen
+    first = page[: page.index('<nav class="toc"')]
+    assert "pseudonymisation" not in first
+    if "pseudonymisation" in page:
+        i = page.index("pseudonymisation")
+        assert page.rfind('<details class="fold notices">', 0, i) > page.rfind("</details>", 0, i)
+
+
+def test_french_workbook_has_french_sheets_headers_and_a_readme(run):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(run["out"] / "tables" / "tables.xlsx", read_only=True)
+    names = wb.sheetnames
+    assert names[0] == "Lisez-moi"
+    assert {"Profils par année", "Fréquentation par année", "Permanences enregistrées"} <= set(names)
+    assert not [n for n in names if re.fullmatch(r"[a-z0-9_]+", n)]
+    listed = {r[0] for r in wb["Lisez-moi"].iter_rows(min_row=2, values_only=True) if r[0]}
+    assert set(names[1:]) <= listed
+    head = next(wb["Fréquentation par année"].iter_rows(max_row=1, values_only=True))
+    assert "Permanences tenues" in head and "sessions_held" not in head
+    assert "Part des personnes revenues" in head
+    head = next(wb["Profils par année"].iter_rows(max_row=1, values_only=True))
+    assert {"Période", "Champ", "Groupe", "Effectif", "Part"} <= set(head)
+    groups = {r[head.index("Groupe")] for r in wb["Profils par année"].iter_rows(
+        min_row=2, values_only=True)}
+    assert "Homme cis" in groups and "cis_man" not in groups
+    wb.close()
+    # the renamed sheets are still listed for the disclosure scan
+    man = json.loads((run["out"] / "disclosure.json").read_text(encoding="utf-8"))
+    assert "tables/tables.xlsx[Profils par année]" in man["person_tables"]
+
+
+def test_french_writeup_docx_is_a4_french_with_tables_and_figures(run):
+    import docx
+
+    doc = docx.Document(str(run["out"] / "writeup.fr.docx"))
+    sec = doc.sections[0]
+    assert round(sec.page_width.mm) == 210 and round(sec.page_height.mm) == 297
+    assert doc.core_properties.language == "fr-FR"
+    assert len(doc.tables) >= 3 and len(doc.inline_shapes) >= 3
+    caps = [p.text for p in doc.paragraphs if p.style.name == "Caption"]
+    assert len([c for c in caps if c.startswith("Tableau ")]) >= 3
+    assert len([c for c in caps if c.startswith("Figure ")]) >= 3
+    assert any(p.style.name.startswith("Heading") for p in doc.paragraphs)
+    en = docx.Document(str(run["out"] / "writeup.en.docx"))
+    assert en.core_properties.language == "en-GB"
+
+
+def _chromium():
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _chromium_args(tmp):
+    return [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp}"]
+
+
+def _print_pages(html_path: Path, tmp: Path) -> int:
+    pdf = tmp / "report.pdf"
+    subprocess.run(_chromium_args(tmp / "profile") + ["--no-pdf-header-footer",
+                                                      f"--print-to-pdf={pdf}",
+                                                      html_path.as_uri()],
+                   capture_output=True, timeout=180, check=False)
+    pages, width, height = _pdf_info(pdf)
+    assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2  # A4 portrait
+    return pages
+
+
+def _pdf_info(pdf: Path) -> tuple[int, float, float]:
+    """(pages, width, height in points) of a PDF, with poppler's pdfinfo."""
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=60,
+                          check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    w, h = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+)", info, re.M).groups()
+    return pages, float(w), float(h)
+
+
+_FIT_JS = """<script>
+document.querySelectorAll('details').forEach(function (d) { d.open = true; });
+var W = document.documentElement.clientWidth, bad = [];
+document.querySelectorAll('table').forEach(function (t, i) {
+  var r = t.getBoundingClientRect();
+  if (r.right > W + 1 || t.scrollWidth > t.parentElement.clientWidth + 1) bad.push(i);
+});
+document.body.setAttribute('data-fit', document.querySelectorAll('table').length + ';' + bad.join(','));
+</script>"""
+
+
+def _tables_too_wide(html_path: Path, tmp: Path) -> tuple[int, list]:
+    """Lay the page out with its print rules at the width of A4 text (210 - 2 x 16 mm = 178 mm
+    = 673 px) with every fold open; return (tables, indexes of those wider than the page)."""
+    page = html_path.read_text(encoding="utf-8").replace("@media print", "@media all")
+    copy = tmp / "fit.html"
+    copy.write_text(page.replace("</body>", _FIT_JS + "</body>"), encoding="utf-8")
+    out = subprocess.run(_chromium_args(tmp / "profile2") + [
+        "--hide-scrollbars", "--window-size=673,1200", "--dump-dom", copy.as_uri()],
+        capture_output=True, text=True, timeout=180, check=False)
+    m = re.search(r'data-fit="(\d+);([\d,]*)"', out.stdout)
+    assert m, out.stderr[-500:]
+    return int(m.group(1)), [int(x) for x in m.group(2).split(",") if x]
+
+
+def _check_print(html_path: Path, tmp: Path, max_pages: int = 15) -> int:
+    pages = _print_pages(html_path, tmp)
+    assert pages <= max_pages, pages
+    n, wide = _tables_too_wide(html_path, tmp)
+    assert n >= 10 and wide == [], wide
+    return pages
+
+
+def _can_print():
+    import shutil
+
+    return bool(_chromium()) and bool(shutil.which("pdfinfo"))
+
+
+@pytest.mark.skipif(not _can_print(), reason="chromium or pdfinfo is not installed")
+def test_printed_french_report_fits_a4(run, tmp_path):
+    _check_print(run["out"] / "report.html", tmp_path)
+    # the width check is not vacuous: a table of 40 unbreakable cells is caught
+    wide = tmp_path / "wide.html"
+    cells = "".join(f'<td style="white-space: nowrap">colonne {k} assez longue</td>'
+                    for k in range(40))
+    wide.write_text((run["out"] / "report.html").read_text(encoding="utf-8").replace(
+        "<main>", f"<main><table><tr>{cells}</tr></table>"), encoding="utf-8")
+    assert _tables_too_wide(wide, tmp_path)[1] == [0]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_print(), reason="chromium or pdfinfo is not installed")
+def test_printed_example_report_is_at_most_15_a4_pages(tmp_path):
+    """The bundled example's French report, printed with headless Chromium: <= 15 A4 pages,
+    no table wider than the page; its write-up converts to an A4 PDF with LibreOffice."""
+    import shutil
+
+    example = Path(__file__).resolve().parents[1] / "data" / "example"
+    if not (example / "sessions.csv").is_file():
+        pytest.skip("data/example is not generated")
+    out = tmp_path / "example"
+    report.run_report(example, out, lang="fr")
+    _check_print(out / "report.html", tmp_path)
+    office = shutil.which("libreoffice") or shutil.which("soffice")
+    if office:
+        subprocess.run([office, "--headless", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                        "--convert-to", "pdf", "--outdir", str(tmp_path), str(out /
+                                                                             "writeup.fr.docx")],
+                       capture_output=True, timeout=240, check=False)
+        pages, width, _ = _pdf_info(tmp_path / "writeup.fr.pdf")
+        assert abs(width - 595.3) < 2 and pages >= 2

@@ -37,6 +37,21 @@ def unit_phrase(unit: str, lang: str = "fr") -> str:
             "visits": tr("parmi les passages", "among visits", lang)}.get(unit, unit)
 
 
+def _hidden_label(sub, lang: str) -> str:
+    """Legend entry of the hidden part: "Masqué (effectif < 5)", threshold read from the table."""
+    import re
+
+    t = ""
+    if "count_display" in sub.columns:
+        for v in sub["count_display"].dropna().astype(str):
+            m = re.search(r"<\s*(\d+)", v)
+            if m:
+                t = m.group(1)
+                break
+    t = t or "5"
+    return tr(f"Masqué (effectif < {t})", f"Hidden (count < {t})", lang)
+
+
 def _pick_level(sub, level):
     if level is None:
         level = "reporting" if (sub["level"] == "reporting").any() else "detail"
@@ -65,8 +80,10 @@ def plot_composition(result, *, field: str, unit: str = "people", level: str | N
     -------
     matplotlib.axes.Axes
         One bar container per group (``ax.containers``, in legend order),
-        heights = ``share`` (among all, "not stated" included, in %), so the
-        stack of each period sums to 100 (0 for periods without anyone).
+        heights = ``share`` (among all, "not stated" included, in %), then,
+        when disclosure control hid cells (NA shares), one hatched container
+        "Masqué (effectif < t)" with the rest, so the stack of each period
+        sums to 100 (0 for periods without anyone).
 
     Examples
     --------
@@ -101,13 +118,20 @@ def plot_composition(result, *, field: str, unit: str = "people", level: str | N
                label=group_label(field, g, config, lang))
         bottom += h
     den = sub.drop_duplicates("period").set_index("period")["denominator"].reindex(periods)
+    # cells hidden by disclosure control (NA shares): one labelled part, so each bar reaches 100
+    rest = np.where(den.fillna(0).to_numpy(dtype=float) > 0, 100 - bottom, 0)
+    rest = np.where(rest > 0.5, rest, 0)
+    if rest.any():
+        ax.bar(x, rest, bottom=bottom, color="#FFFFFF", edgecolor="#888888", hatch="////",
+               linewidth=0.5, width=0.7, label=_hidden_label(sub, lang))
+
     ax.set_xticks(x, [f"{p}\n(n = {int(n)})" for p, n in zip(periods, den.fillna(0))])
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     name = tr(*_FIELD.get(field, (field, field)), lang)
     return finish_ax(ax, title=f"{name} — {tr('composition', 'composition', lang)} "
                                f"{unit_phrase(unit, lang)}",
-                     xlabel=tr("Période", "Period", lang), ylabel="%")
+                     xlabel=tr("Période", "Period", lang), ylabel=tr("Part (%)", "Share (%)", lang))
 
 
 def plot_group_share(result, *, known: bool = False, config=None, ax=None, lang: str = "fr"):

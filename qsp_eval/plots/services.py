@@ -72,7 +72,8 @@ def plot_service_counts(result, *, ax=None, lang: str = "fr", measure: str = "co
         "per_session": tr("Par permanence tenue (IC 95 %)", "Per held session (95% CI)", lang),
         "per_10_visits": tr("Pour 10 passages", "Per 10 visits", lang),
     }[measure]
-    return finish_ax(ax, title=tr("Prestations", "Services", lang), ylabel=ylabel)
+    return finish_ax(ax, title=tr("Prestations", "Services", lang), ylabel=ylabel,
+                     xlabel=tr("Prestation (barres : années)", "Service (bars: years)", lang))
 
 
 def plot_service_share(result, *, ax=None, lang: str = "fr"):
@@ -176,7 +177,7 @@ def plot_material(result, *, ax=None, lang: str = "fr", period: str | None = Non
     ax.legend(handles=[Patch(color=colours[c], label=names[c]) for c in cats], fontsize=8,
               frameon=False, loc="lower right")
     finish_ax(ax, title=tr(f"Matériel distribué ({p})", f"Material handed out ({p})", lang),
-              xlabel=tr("Quantité", "Quantity", lang))
+              xlabel=tr("Quantité", "Quantity", lang), ylabel=tr("Article", "Item", lang))
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.grid(axis="y", visible=False)
     return ax

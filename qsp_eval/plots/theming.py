@@ -60,16 +60,19 @@ def plot_theming_series(result, *, ax=None, lang: str = "fr"):
     top = float(np.nanmax(s["visits"].to_numpy())) if len(s) else 1.0
     ax.axvline(result.start, color=c[5], linewidth=1.2)
     label = result.change_label_fr if lang == "fr" else result.change_label_en
-    ax.text(result.start, top * 1.02, " " + label, fontsize=7, color=c[5], va="bottom")
-    for e in result.events:
-        if getattr(e, "kind", "context") != "context":
-            continue
+    # event labels above the data, in the head room under the legend, on a white ground:
+    # the change to the right of its line, context events to the left of theirs
+    ax.text(result.start, top * 1.22, " " + label, fontsize=7, color=c[5], va="bottom",
+            ha="left", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    for k, e in enumerate(ev for ev in result.events if getattr(ev, "kind", "context") == "context"):
         ax.axvline(np.datetime64(e.date), color="#777777", linestyle=":", linewidth=1)
-        ax.text(np.datetime64(e.date), top * 0.95, " " + e.label(lang), fontsize=7,
-                color="#555555", va="top", rotation=0)
+        ax.text(np.datetime64(e.date), top * (1.22 - 0.1 * (k % 2)), e.label(lang) + " ",
+                fontsize=7, color="#555555", va="bottom", ha="right",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2)
-    ax.set_ylim(0, top * 1.35)
+    ax.set_ylim(0, top * 1.6)
     return finish_ax(ax, title=tr("Passages par permanence", "Visits per session", lang),
+                     xlabel=tr("Date de la permanence", "Session date", lang),
                      ylabel=tr("Passages", "Visits", lang))
 
 
