@@ -75,11 +75,12 @@ def _cell_to_str(v) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, _dt.datetime):
+        # isoformat, not strftime: strftime writes year 23 as "23" on some platforms
         if (v.hour, v.minute, v.second, v.microsecond) == (0, 0, 0, 0):
-            return v.strftime("%Y-%m-%d")
-        return v.strftime("%Y-%m-%d %H:%M:%S")
+            return v.date().isoformat()
+        return f"{v.date().isoformat()} {v:%H:%M:%S}"
     if isinstance(v, _dt.date):
-        return v.strftime("%Y-%m-%d")
+        return v.isoformat()
     if isinstance(v, _dt.time):
         return v.strftime("%H:%M:%S")
     if isinstance(v, float):

@@ -136,7 +136,11 @@ def test_template_command(tmp_path, capsys):
     # not overwritten without --force
     assert main(["template", str(out)]) == 2
     assert main(["template", str(out), "--force", "--lang", "en"]) == 0
-    assert main(["validate", str(out)]) == 0
+    capsys.readouterr()
+    # an unfilled template is refused: one message that says so
+    assert main(["validate", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "1 problème(s)" in err and "est vide" in err
     assert main(["template", str(tmp_path / "x.csv")]) == 2
 
 

@@ -328,9 +328,11 @@ def test_template_shape(tmp_path):
     gender_col = "ABCDEFGHIJKL"[TABLES["visits"].names.index("gender")]
     assert _dropdown_values(wb, wb["visits"], gender_col) == [
         v[0] for v in VOCABULARIES["gender"].values()]
-    # an empty template loads
-    ds = load_source(p, key=KEY, today=TODAY)
-    assert len(ds.sessions) == 0
+    # an empty template is refused, saying so (never "valid, 0 sessions")
+    with pytest.raises(DataError) as ei:
+        load_source(p, key=KEY, today=TODAY)
+    assert len(ei.value.problems) == 1
+    assert "est vide" in ei.value.problems[0].message_fr
 
 
 def test_filled_template_loads_without_change(tmp_path):

@@ -625,9 +625,20 @@ def test_damaged_valid_source_only_raises_data_error(mutations):
 
 
 def test_title_row_instead_of_headers_gets_a_hint():
-    probs = problems({"sessions": S(**{"Suivi des permanences 2023": ["date", "17/05/2023"]})})
-    p = find(probs, column="date", contains="aucun titre de colonne reconnu")
-    assert "date, site, status" in p.message_fr
+    # the title was taken as the header; the real headers are on spreadsheet row 2
+    probs = problems({"sessions": S(**{"Suivi des permanences 2023": ["date", "17/05/2023"]}),
+                      "visits": S(date=["17/05/2023"] * 5)})
+    assert len(probs) == 2, "\n".join(p.format() for p in probs)
+    p = find(probs, file="sessions.csv", contains="ligne 2")
+    assert "supprimez" in p.message_fr
+    # the visits that cannot be linked: one message, counting them
+    p = find(probs, file="visits.csv", contains="5 ligne(s) non reliée(s)")
+    assert p.row == 2
+    # no header at all: the allowed headers are listed, French labels and codes
+    probs = problems({"sessions": S(**{"Suivi des permanences 2023": ["x", "y"]})})
+    p = find(probs, contains="aucun titre de colonne reconnu")
+    assert "date, site, status" in p.message_fr and "Date, Lieu, Statut" in p.message_fr
+    assert len(probs) == 1
 
 
 def test_coverage_notices():
