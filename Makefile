@@ -15,7 +15,7 @@ help:
 	@echo "make report     - installe l'environnement puis produit le rapport de l'exemple dans $(OUT)/"
 	@echo "                  (sets up the environment and builds the example report into $(OUT)/)"
 	@echo "make test       - lance les tests rapides (runs the fast tests)"
-	@echo "make test-slow  - lance les tests statistiques longs (runs the slow statistical tests)"
+	@echo "make test-slow  - lance les tests longs et les tests aléatoires (slow and random property tests)"
 	@echo "make bench      - mesure les temps (benchmarks, ratios against a floor)"
 	@echo "make example    - régénère data/example avec qsp-eval simulate"
 
@@ -33,8 +33,10 @@ report: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
 
+# the slow checks, and every property-based test again with fresh random examples
+# (the fast suite draws the same examples on every run: tests/conftest.py, profile "ci")
 test-slow: $(STAMP)
-	@$(BIN)/python -m pytest -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
+	@HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -m "slow or hypothesis"; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

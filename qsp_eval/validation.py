@@ -1495,10 +1495,46 @@ def _build_survey(ctx: _Ctx, t: _Table, config: EvaluationConfig):
         except DataError as exc:
             extra = exc.problems
         ctx.problems.extend(extra or [])
+    _undeclared_questions_notice(ctx, recs, config.surveys)
     if not recs:
         return empty_table("survey_responses")
     df = pd.DataFrame(recs)
     return df[list(INTERNAL_COLUMNS["survey_responses"])].reset_index(drop=True)
+
+
+def _undeclared_questions_notice(ctx: _Ctx, recs: list[dict], surveys) -> None:
+    """A notice for questions answered in the table but not declared in evaluation.yml."""
+    import pandas as pd
+
+    declared: dict[str, set[str]] = {}
+    for sname, spec in (surveys or {}).items():
+        qs = spec.get("questions") if isinstance(spec, dict) else None
+        declared[str(sname)] = set(map(str, qs)) if isinstance(qs, dict) else set()
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for r in recs:
+        a = r["answer"]
+        if a is pd.NA or a is None or a == "":
+            continue
+        if r["question"] not in declared.get(r["survey"], set()):
+            counts[(r["survey"], r["question"])] += 1
+    if not counts:
+        return
+    items = sorted(counts.items())
+    shown = [f"{s}.{q} ({n} réponse(s))" for (s, q), n in items[:10]]
+    shown_en = [f"{s}.{q} ({n} answer(s))" for (s, q), n in items[:10]]
+    more = len(items) - 10
+    tail_fr = f" et {more} autre(s)" if more > 0 else ""
+    tail_en = f" and {more} more" if more > 0 else ""
+    ev = ctx.where("evaluation") if "evaluation" in ctx.files else "evaluation.yml"
+    ctx.notice(
+        f"{ctx.where('survey_responses')} : question(s) répondue(s) mais non déclarée(s) dans "
+        f"{ev} (surveys) : " + ", ".join(shown) + tail_fr + " ; elles sont lues comme des "
+        "choix simples, sans libellé. Déclarez-les (type, libellés), et type free_text si ce "
+        "sont des réponses libres.",
+        f"{ctx.where('survey_responses', 'en')}: question(s) answered but not declared in "
+        f"{ev} (surveys): " + ", ".join(shown_en) + tail_en + "; they are read as single "
+        "choices without labels. Declare them (type, labels), with type free_text for "
+        "free answers.")
 
 
 def _coverage_notices(ctx: _Ctx, sessions, has_visits: bool, config: EvaluationConfig):
