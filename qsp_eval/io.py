@@ -26,6 +26,7 @@ from .errors import DataError, Problem
 
 __all__ = [
     "TABLE_SUFFIXES",
+    "WORKBOOK_SUFFIXES",
     "ROW_INDEX_NAME",
     "read_table_file",
     "read_evaluation_file",
@@ -51,7 +52,9 @@ __all__ = [
 ]
 
 #: Suffixes accepted for a table file, in order of preference.
-TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".ods", ".parquet")
+#: Suffixes of a workbook source (one sheet per table).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 #: Name of the index of tables returned by :func:`read_table_file`.
 ROW_INDEX_NAME = "spreadsheet_row"
 
@@ -108,12 +111,55 @@ def _cell_to_str(v) -> str:
     return str(v)
 
 
-def _rows_to_frame(rows: list[list], file: str):
-    """Header row + data rows -> string DataFrame indexed by spreadsheet row."""
+#: How many filled rows at the top of a table are looked at for the header row.
+_HEADER_SEARCH_ROWS = 10
+
+
+def _header_score(cells: list[str], table: str) -> tuple[int, int]:
+    """(cells naming a column of ``table``, filled cells) of one row."""
+    from .schema import column_for_header, normalise_label
+
+    filled = [c for c in cells if c.strip()]
+    known = sum(1 for c in filled if column_for_header(table, c) is not None
+                or (table == "visits" and normalise_label(c) == "age"))
+    return known, len(filled)
+
+
+def _find_header(rows: list[list[str]], first: int, table: str | None) -> int:
+    """Index of the header row: the first filled one, unless title rows sit above it.
+
+    With ``table`` known, a later row among the first filled ones is taken as the header when
+    it names more of the table's columns than the first filled row does (and at least half of
+    its filled cells are column names): the rows above are titles or notes.
+    """
+    if table is None:
+        return first
+    best, best_known = first, _header_score(rows[first], table)[0]
+    seen = 0
+    for k in range(first + 1, len(rows)):
+        if not any(c.strip() for c in rows[k]):
+            continue
+        seen += 1
+        if seen >= _HEADER_SEARCH_ROWS:
+            break
+        known, filled = _header_score(rows[k], table)
+        if known > best_known and 2 * known >= filled:
+            best, best_known = k, known
+            break
+    return best
+
+
+def _rows_to_frame(rows: list[list], file: str, table: str | None = None):
+    """Header row + data rows -> string DataFrame indexed by spreadsheet row.
+
+    With ``table``, title rows above the header row are skipped (see :func:`_find_header`);
+    their spreadsheet row numbers are kept in ``df.attrs["title_rows"]``.
+    """
     import pandas as pd
 
     rows = [[_cell_to_str(c) for c in r] for r in rows]
-    # the header is the first non-empty row (leading empty rows are tolerated)
+    # the header is the first non-empty row (leading empty rows are tolerated), unless
+    # title rows sit above the headers
     first = 0
     while first < len(rows) and not any(c.strip() for c in rows[first]):
         first += 1
@@ -121,6 +167,9 @@ def _rows_to_frame(rows: list[list], file: str):
         df = pd.DataFrame({})
         df.index.name = ROW_INDEX_NAME
         return df
+    header_at = _find_header(rows, first, table)
+    title_rows = [k + 1 for k in range(first, header_at) if any(c.strip() for c in rows[k])]
+    first = header_at
     width = max(len(r) for r in rows[first:])
     rows = [r + [""] * (width - len(r)) for r in rows]
     header = [h.replace("\ufeff", "").strip() for h in rows[first]]
@@ -151,6 +200,9 @@ def _rows_to_frame(rows: list[list], file: str):
     df = pd.DataFrame(kept_rows, columns=names, dtype=object) if kept_rows else \
         pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
     df.index = pd.Index(kept_numbers, name=ROW_INDEX_NAME, dtype="int64")
+    if title_rows:
+        df.attrs["title_rows"] = title_rows
+        df.attrs["header_row"] = first + 1
     return df
 
 
@@ -213,7 +265,7 @@ def _sniff_delimiter(text: str) -> str:
     return ","
 
 
-def _read_csv(path: Path, file: str):
+def _read_csv(path: Path, file: str, table: str | None = None):
     raw = path.read_bytes()
     text = _decode(raw, file)
     if "\x00" in text:
@@ -224,7 +276,7 @@ def _read_csv(path: Path, file: str):
         rows = list(csv.reader(_io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
         raise _file_problem(file, f"CSV illisible ({exc})", f"unreadable CSV ({exc})") from None
-    return _rows_to_frame(rows, file)
+    return _rows_to_frame(rows, file, table)
 
 
 def _find_sheet(names: list[str], sheet: str) -> str | None:
@@ -237,36 +289,194 @@ def _find_sheet(names: list[str], sheet: str) -> str | None:
     return None
 
 
-def _read_xlsx(path: Path, file: str, sheet: str | None):
-    import zipfile
+class _Book:
+    """An open workbook: ``.xlsx``/``.xlsm`` (openpyxl) or LibreOffice ``.ods`` (pandas + odfpy).
 
-    from openpyxl import load_workbook
+    ``sheetnames`` lists its sheets; :meth:`rows` returns one sheet's cells, row by row, with
+    blank rows kept (so row numbers stay the spreadsheet's). An ``.ods`` file is parsed once.
+    """
 
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise _file_problem(
-            file,
-            f"classeur Excel illisible ({type(exc).__name__}) : enregistrez-le au format .xlsx",
-            f"unreadable Excel workbook ({type(exc).__name__}): save it as .xlsx",
-        ) from None
-    try:
-        if sheet is None:
-            ws = wb.worksheets[0]
+    def __init__(self, path: Path, file: str):
+        self.path, self.file = path, file
+        self.ods = path.suffix.lower() == ".ods"
+        if self.ods:
+            self._open_ods()
         else:
-            name = _find_sheet(wb.sheetnames, sheet)
-            if name is None:
-                raise _file_problem(
-                    file, f"pas de feuille « {sheet} » dans ce classeur",
-                    f"no sheet '{sheet}' in this workbook")
-            ws = wb[name]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            self._open_xlsx()
+
+    def _open_xlsx(self):
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            self._wb = load_workbook(self.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+            raise _file_problem(
+                self.file,
+                f"classeur Excel illisible ({type(exc).__name__}) : ouvrez-le dans Excel ou "
+                "LibreOffice et enregistrez-le de nouveau au format .xlsx",
+                f"unreadable Excel workbook ({type(exc).__name__}): open it in Excel or "
+                "LibreOffice and save it again as .xlsx") from None
+        self.sheetnames = list(self._wb.sheetnames)
+
+    def _open_ods(self):
+        try:
+            from odf.opendocument import load as odf_load
+            from odf.table import Table
+        except ImportError:  # pragma: no cover - odfpy is a dependency
+            raise _file_problem(
+                self.file,
+                "lire un classeur .ods demande le module odfpy (make setup l'installe) ; ou "
+                "enregistrez le classeur au format .xlsx",
+                "reading an .ods workbook needs the odfpy module (make setup installs it); or "
+                "save the workbook as .xlsx") from None
+        try:
+            doc = odf_load(str(self.path))
+            self._tables = {str(t.getAttribute("name")): t
+                            for t in doc.spreadsheet.getElementsByType(Table)}
+            self.sheetnames = list(self._tables)
+        except Exception as exc:  # noqa: BLE001 - zip, XML and odfpy errors of many kinds
+            raise _file_problem(
+                self.file,
+                f"classeur LibreOffice (.ods) illisible ({type(exc).__name__}) : ouvrez-le "
+                "dans LibreOffice et enregistrez-le de nouveau (.ods ou .xlsx)",
+                f"unreadable LibreOffice workbook (.ods) ({type(exc).__name__}): open it in "
+                "LibreOffice and save it again (.ods or .xlsx)") from None
+
+    def sheet(self, sheet: str | None, file: str) -> str:
+        """The real name of ``sheet`` (case-insensitive; None = the first sheet)."""
+        if not self.sheetnames:
+            raise _file_problem(file, "classeur sans feuille", "workbook without any sheet")
+        if sheet is None:
+            return self.sheetnames[0]
+        name = _find_sheet(self.sheetnames, sheet)
+        if name is None:
+            raise _file_problem(file, f"pas de feuille « {sheet} » dans ce classeur",
+                                f"no sheet '{sheet}' in this workbook")
+        return name
+
+    def rows(self, name: str, file: str) -> list[list]:
+        if not self.ods:
+            return [list(r) for r in self._wb[name].iter_rows(values_only=True)]
+        try:
+            return _ods_rows(self._tables[name])
+        except Exception as exc:  # noqa: BLE001 - odfpy errors of many kinds
+            raise _file_problem(
+                file, f"feuille illisible ({type(exc).__name__}) : enregistrez le classeur "
+                "de nouveau dans LibreOffice", f"unreadable sheet ({type(exc).__name__}): "
+                "save the workbook again in LibreOffice") from None
+
+    def frame(self, sheet: str | None, file: str, table: str | None = None):
+        """One sheet as a string DataFrame (see :func:`read_table_file`)."""
+        return _rows_to_frame(self.rows(self.sheet(sheet, file), file), file, table)
+
+    def close(self):
+        if not self.ods:
+            self._wb.close()
+
+
+def _ods_text(node) -> str:
+    """The text of an ODF cell or paragraph (``text:s`` runs of spaces, line breaks)."""
+    from odf.element import Element
+    from odf.namespaces import OFFICENS, TEXTNS
+
+    out = []
+    seen_p = False
+    for frag in node.childNodes:
+        if isinstance(frag, Element):
+            if frag.qname == (TEXTNS, "s"):
+                out.append(" " * int(frag.attributes.get((TEXTNS, "c"), 1)))
+            elif frag.qname in ((TEXTNS, "line-break"),):
+                out.append("\n")
+            elif frag.qname == (TEXTNS, "tab"):
+                out.append("\t")
+            elif frag.qname == (OFFICENS, "annotation"):
+                continue
+            else:
+                if frag.qname == (TEXTNS, "p"):
+                    if seen_p:
+                        out.append("\n")
+                    seen_p = True
+                out.append(_ods_text(frag))
+        else:
+            out.append(str(frag))
+    return "".join(out)
+
+
+def _ods_value(cell):
+    """One ODF cell -> a Python value (None when empty), by its stored type, not its display.
+
+    Booleans are read from ``office:boolean-value`` (a French LibreOffice displays VRAI/FAUX);
+    dates from ``office:date-value`` (any year: 0023 stays 0023, for the validator to refuse).
+    """
+    from odf.namespaces import OFFICENS
+
+    a = cell.attributes
+    kind = a.get((OFFICENS, "value-type"))
+    if kind is None:
+        text = _ods_text(cell)
+        return text if text else None
+    if kind == "boolean":
+        return str(a.get((OFFICENS, "boolean-value"), "")).lower() == "true"
+    if kind in ("float", "percentage", "currency"):
+        v = float(a.get((OFFICENS, "value")))
+        return int(v) if v.is_integer() and abs(v) < 1e15 else v
+    if kind == "date":
+        v = str(a.get((OFFICENS, "date-value")))
+        try:
+            if "T" in v:
+                return _dt.datetime.fromisoformat(v)
+            return _dt.date.fromisoformat(v)
+        except ValueError:
+            return v  # a year the standard library cannot hold: the validator says so
+    if kind == "time":
+        return _ods_text(cell) or str(a.get((OFFICENS, "time-value")))
+    return _ods_text(cell)
+
+
+def _ods_rows(table) -> list[list]:
+    """Rows of an ODF table: repeated rows and cells expanded, trailing empty ones dropped,
+    blank rows in between kept (so row numbers stay the spreadsheet's)."""
+    from odf.namespaces import TABLENS
+    from odf.table import TableRow
+
+    cell_names = {(TABLENS, "table-cell"), (TABLENS, "covered-table-cell")}
+    out: list[list] = []
+    empty_rows = 0
+    for row in table.getElementsByType(TableRow):
+        cells: list = []
+        empty_cells = 0
+        for cell in row.childNodes:
+            if getattr(cell, "qname", None) not in cell_names:
+                continue
+            rep = int(cell.attributes.get((TABLENS, "number-columns-repeated"), 1))
+            v = _ods_value(cell)
+            if v is None:
+                empty_cells += rep
+            else:
+                cells.extend([None] * empty_cells)
+                empty_cells = 0
+                cells.extend([v] * rep)
+        rep = int(row.attributes.get((TABLENS, "number-rows-repeated"), 1))
+        if not cells:
+            empty_rows += rep
+        else:
+            out.extend([[] for _ in range(empty_rows)])
+            empty_rows = 0
+            out.extend(list(cells) for _ in range(rep))
+    return out
+
+
+def _read_book(path: Path, file: str, sheet: str | None, table: str | None = None):
+    book = _Book(path, file)
+    try:
+        return book.frame(sheet, file, table)
     finally:
-        wb.close()
-    return _rows_to_frame(rows, file)
+        book.close()
 
 
-def _read_parquet(path: Path, file: str):
+def _read_parquet(path: Path, file: str, table: str | None = None):
     import pandas as pd
 
     try:
@@ -275,27 +485,35 @@ def _read_parquet(path: Path, file: str):
         raise _file_problem(file, f"fichier Parquet illisible ({type(exc).__name__})",
                             f"unreadable Parquet file ({type(exc).__name__})") from None
     rows = [[str(c) for c in df.columns]] + df.astype(object).values.tolist()
-    return _rows_to_frame(rows, file)
+    return _rows_to_frame(rows, file, table)
 
 
-def read_table_file(path, *, sheet: str | None = None, display_name: str | None = None):
-    """Read one CSV, XLSX (one sheet) or Parquet file into a DataFrame of strings.
+def read_table_file(path, *, sheet: str | None = None, display_name: str | None = None,
+                    table: str | None = None):
+    """Read one CSV, XLSX or ODS (one sheet) or Parquet file into a DataFrame of strings.
 
     Survives files saved by French Excel or LibreOffice: the delimiter
     (``;``, ``,`` or tab) is sniffed from the header line; the encoding is
     UTF-8 (with or without byte-order mark), else Windows-1252; header names
     are stripped of stray spaces; fully empty rows and columns without a
-    header are dropped. XLSX date cells become ``YYYY-MM-DD``, whole numbers
-    lose their ``.0``, booleans become ``yes``/``no``.
+    header are dropped. XLSX and ODS date cells become ``YYYY-MM-DD``, whole
+    numbers lose their ``.0``, booleans become ``yes``/``no``.
 
     Parameters
     ----------
     path : path-like
-        ``.csv`` (or ``.txt``), ``.xlsx``/``.xlsm`` or ``.parquet`` file.
+        ``.csv`` (or ``.txt``), ``.xlsx``/``.xlsm``, ``.ods`` (LibreOffice) or
+        ``.parquet`` file.
     sheet : str, optional
         Sheet of a workbook (case-insensitive); default the first sheet.
     display_name : str, optional
         Name used in messages (default: the file name, plus ``[sheet]``).
+    table : str, optional
+        The contract table the file holds (``"visits"``...). When given, title
+        rows above the header row are skipped: a row among the first ten filled
+        ones that names more of the table's columns (codes or French headers)
+        than the first filled row is the header. The skipped rows' numbers are
+        in ``df.attrs["title_rows"]`` and the header's in ``df.attrs["header_row"]``.
 
     Returns
     -------
@@ -322,20 +540,28 @@ def read_table_file(path, *, sheet: str | None = None, display_name: str | None 
     suffix = p.suffix.lower()
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            return _read_csv(p, file)
-        if suffix in (".xlsx", ".xlsm"):
-            return _read_xlsx(p, file, sheet)
+            return _read_csv(p, file, table)
+        if suffix in WORKBOOK_SUFFIXES:
+            return _read_book(p, file, sheet, table)
         if suffix == ".parquet":
-            return _read_parquet(p, file)
+            return _read_parquet(p, file, table)
     except OSError as exc:
         raise _file_problem(file, f"lecture impossible ({exc.strerror})",
                             f"cannot read the file ({exc.strerror})") from None
+    raise _unsupported(file, suffix)
+
+
+def _unsupported(file: str, suffix: str) -> DataError:
     if suffix == ".xls":
-        raise _file_problem(file, "ancien format Excel .xls : enregistrez le fichier en .xlsx",
-                            "old Excel .xls format: save the file as .xlsx")
-    raise _file_problem(
-        file, f"format non pris en charge « {suffix} » (attendu : .csv, .xlsx ou .parquet)",
-        f"unsupported format '{suffix}' (expected .csv, .xlsx or .parquet)")
+        return _file_problem(file, "ancien format Excel .xls : enregistrez le fichier en .xlsx "
+                             "(ou .ods)", "old Excel .xls format: save the file as .xlsx (or .ods)")
+    if suffix in (".numbers", ".fods", ".xlsb"):
+        return _file_problem(
+            file, f"format « {suffix} » non pris en charge : enregistrez le classeur en .xlsx ou "
+            ".ods", f"format '{suffix}' not supported: save the workbook as .xlsx or .ods")
+    return _file_problem(
+        file, f"format non pris en charge « {suffix} » (attendu : .csv, .xlsx, .ods ou .parquet)",
+        f"unsupported format '{suffix}' (expected .csv, .xlsx, .ods or .parquet)")
 
 
 # ---------------------------------------------------------------------------
@@ -460,24 +686,48 @@ def _hash_files(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
+def _title_notice(df, file: str):
+    """The notice for title rows skipped above a table's headers (None if there were none)."""
+    from .validation import Notice
+
+    rows = df.attrs.get("title_rows")
+    if not rows:
+        return None
+    head = df.attrs.get("header_row")
+    which = (f"ligne {rows[0]}" if len(rows) == 1 else
+             "lignes " + ", ".join(str(r) for r in rows))
+    which_en = (f"row {rows[0]}" if len(rows) == 1 else
+                "rows " + ", ".join(str(r) for r in rows))
+    return Notice(
+        f"{file} : {which} au-dessus des titres de colonnes ignorée(s) (titre, remarques) ; les "
+        f"titres sont lus ligne {head}, les numéros de ligne des messages restent ceux du "
+        "tableur.",
+        f"{file}: {which_en} above the column headers skipped (title, notes); the headers are "
+        f"read on row {head}; row numbers in messages stay the spreadsheet's.")
+
+
+def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list]:
     """Read a data source's raw tables without validating them.
 
     Parameters
     ----------
     path : path-like
-        A folder (one file per table, ``.csv``/``.xlsx``/``.parquet``, plus
-        ``evaluation.yml``) or one ``.xlsx`` workbook (one sheet per table;
-        ``evaluation.yml`` beside it, or else a sheet ``evaluation`` of
-        ``key``/``value`` rows with dotted keys such as ``change.start``).
+        A folder (one file per table, ``.csv``/``.xlsx``/``.ods``/``.parquet``,
+        plus ``evaluation.yml``) or one ``.xlsx``/``.xlsm``/``.ods`` workbook
+        (one sheet per table; ``evaluation.yml`` beside it, or else a sheet
+        ``evaluation`` of ``key``/``value`` rows with dotted keys such as
+        ``change.start``). Title rows above a table's headers are skipped
+        (with a notice).
 
     Returns
     -------
     tuple
         ``(raw, evaluation, files, paths, notices)``: table name -> string
         DataFrame (see :func:`read_table_file`); the evaluation dict (None
-        if absent); table name -> display name; the files read (for the
-        checksum); notices (plain strings, French).
+        if absent); table name -> display name (``"visits.csv"``,
+        ``"saisie.ods[visits]"``; ``files["_workbook"]`` is the workbook's
+        name for a workbook source); the files read (for the checksum);
+        notices (:class:`qsp_eval.validation.Notice`, French str with ``.en``).
 
     Examples
     --------
@@ -489,8 +739,17 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
     raw: dict = {}
     files: dict[str, str] = {}
     paths: list[Path] = []
+    notices: list = []
     evaluation = None
     problems: list[Problem] = []
+
+    def keep(table, df, disp):
+        raw[table] = df
+        files[table] = disp
+        n = _title_notice(df, disp)
+        if n is not None:
+            notices.append(n)
+
     if p.is_dir():
         entries = {q.name.lower(): q for q in p.iterdir() if q.is_file()}
         for table in TABLES:
@@ -503,14 +762,23 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
                     f"several files for table {table} ("
                     + ", ".join(q.name for q in found) + "): keep only one"))
                 continue
-            if found:
-                try:
-                    raw[table] = read_table_file(found[0])
-                except DataError as exc:
-                    problems.extend(exc.problems)
-                    continue
-                files[table] = found[0].name
-                paths.append(found[0])
+            if not found:
+                # "sessions.xls", "sessions.numbers": say why it is not read, rather than
+                # "sessions missing"
+                other = sorted(q for n, q in entries.items()
+                               if Path(n).stem == table and not n.startswith("~$")
+                               and Path(n).suffix not in (".bak", ".tmp", ".lock"))
+                if other:
+                    problems.extend(_unsupported(other[0].name, other[0].suffix.lower())
+                                    .problems)
+                continue
+            try:
+                df = read_table_file(found[0], table=table)
+            except DataError as exc:
+                problems.extend(exc.problems)
+                continue
+            keep(table, df, found[0].name)
+            paths.append(found[0])
         ev = next((entries[n] for n in _EVALUATION_NAMES if n in entries), None)
         if ev is not None:
             files["evaluation"] = ev.name
@@ -519,58 +787,57 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
             except DataError as exc:
                 problems.extend(exc.problems)
             paths.append(ev)
-    elif p.is_file() and p.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
+    elif p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES:
+        book = _Book(p, p.name)
         try:
-            wb = load_workbook(p, read_only=True)
-            sheetnames = list(wb.sheetnames)
-            wb.close()
-        except Exception:  # noqa: BLE001 - any failure means unreadable
-            raise _file_problem(p.name, "classeur Excel illisible : enregistrez-le au format .xlsx",
-                                "unreadable Excel workbook: save it as .xlsx") from None
-        paths.append(p)
-        for table in TABLES:
-            name = _find_sheet(sheetnames, table)
-            if name is None:
-                continue
-            disp = f"{p.name}[{name}]"
-            try:
-                raw[table] = read_table_file(p, sheet=name, display_name=disp)
-            except DataError as exc:
-                problems.extend(exc.problems)
-                continue
-            files[table] = disp
-        ev = next((p.parent / n for n in _EVALUATION_NAMES if (p.parent / n).is_file()), None)
-        if ev is not None:
-            files["evaluation"] = ev.name
-            try:
-                evaluation = read_evaluation_file(ev)
-            except DataError as exc:
-                problems.extend(exc.problems)
-            paths.append(ev)
-        elif _find_sheet(sheetnames, _EVALUATION_SHEET) is not None:
-            name = _find_sheet(sheetnames, _EVALUATION_SHEET)
-            disp = f"{p.name}[{name}]"
-            files["evaluation"] = disp
-            try:
-                sheet = read_table_file(p, sheet=name, display_name=disp)
-                evaluation = _evaluation_from_sheet(sheet, disp) if len(sheet.columns) else {}
-            except DataError as exc:
-                problems.extend(exc.problems)
+            paths.append(p)
+            files["_workbook"] = p.name
+            for table in TABLES:
+                name = _find_sheet(book.sheetnames, table)
+                if name is None:
+                    continue
+                disp = f"{p.name}[{name}]"
+                try:
+                    keep(table, book.frame(name, disp, table), disp)
+                except DataError as exc:
+                    problems.extend(exc.problems)
+            ev = next((p.parent / n for n in _EVALUATION_NAMES if (p.parent / n).is_file()),
+                      None)
+            if ev is not None:
+                files["evaluation"] = ev.name
+                try:
+                    evaluation = read_evaluation_file(ev)
+                except DataError as exc:
+                    problems.extend(exc.problems)
+                paths.append(ev)
+            elif _find_sheet(book.sheetnames, _EVALUATION_SHEET) is not None:
+                name = _find_sheet(book.sheetnames, _EVALUATION_SHEET)
+                disp = f"{p.name}[{name}]"
+                files["evaluation"] = disp
+                try:
+                    sheet = book.frame(name, disp)
+                    evaluation = _evaluation_from_sheet(sheet, disp) if len(sheet.columns) \
+                        else {}
+                except DataError as exc:
+                    problems.extend(exc.problems)
+        finally:
+            book.close()
     elif not p.exists():
-        raise _file_problem(str(p), "source de données introuvable (dossier ou classeur .xlsx)",
-                            "data source not found (folder or .xlsx workbook)")
+        raise _file_problem(str(p), "source de données introuvable (dossier, ou classeur .xlsx "
+                            "ou .ods)", "data source not found (folder, or .xlsx or .ods "
+                            "workbook)")
     else:
-        raise _file_problem(
-            p.name,
-            "une source de données est un dossier (sessions.csv, visits.csv..., evaluation.yml) "
-            "ou un classeur .xlsx avec une feuille par table",
-            "a data source is a folder (sessions.csv, visits.csv..., evaluation.yml) or an "
-            ".xlsx workbook with one sheet per table")
+        fr = ("une source de données est un dossier (sessions.csv, visits.csv..., "
+              "evaluation.yml) ou un classeur .xlsx ou .ods avec une feuille par table")
+        en = ("a data source is a folder (sessions.csv, visits.csv..., evaluation.yml) or an "
+              ".xlsx or .ods workbook with one sheet per table")
+        if p.suffix.lower() in (".xls", ".numbers", ".xlsb", ".fods"):
+            fr = _unsupported(p.name, p.suffix.lower()).problems[0].message_fr + " ; " + fr
+            en = _unsupported(p.name, p.suffix.lower()).problems[0].message_en + "; " + en
+        raise _file_problem(p.name, fr, en)
     if problems:
         raise DataError(problems)
-    return raw, evaluation, files, paths, []
+    return raw, evaluation, files, paths, notices
 
 
 def load_source(path, *, key: bytes | None = None, key_file=None, today=None):
@@ -627,7 +894,13 @@ def load_source(path, *, key: bytes | None = None, key_file=None, today=None):
             "changent d'une exécution à l'autre (ils ne sont jamais écrits).",
             "A random pseudonymisation key was drawn for this run: pseudonyms differ between "
             "runs (they are never written out)."))
-    if evaluation is None:
+    if evaluation is None and "_workbook" in files:
+        extra.append(Notice(
+            "Ni fichier evaluation.yml à côté du classeur, ni feuille « evaluation » : valeurs "
+            "par défaut (pas de date de lancement, pas de changement évalué).",
+            "Neither an evaluation.yml beside the workbook nor an 'evaluation' sheet: defaults "
+            "used (no launch date, no change under evaluation)."))
+    elif evaluation is None:
         extra.append(Notice(
             "Pas de fichier evaluation.yml : valeurs par défaut (pas de date de lancement, pas "
             "de changement évalué).",

@@ -318,6 +318,8 @@ _SHEET_NAME = re.compile(r"^(.+\.(?:xlsx|xlsm|ods))\[(.+)\]$", re.IGNORECASE)
 
 
 def _workbook_of(files: dict[str, str]) -> str | None:
+    if files.get("_workbook"):
+        return files["_workbook"]
     for name in files.values():
         m = _SHEET_NAME.match(str(name))
         if m:
@@ -1631,7 +1633,9 @@ def build_dataset(raw: dict, evaluation: dict | None, *, files: dict[str, str] |
         Parsed ``evaluation.yml`` (see :func:`parse_evaluation`).
     files : dict[str, str], keyword-only, optional
         Table name -> display name for messages (``"visits.csv"``,
-        ``"donnees.xlsx[visits]"``); default ``"<table>.csv"``.
+        ``"donnees.xlsx[visits]"``); default ``"<table>.csv"``. The key
+        ``"_workbook"`` names the workbook when the source is one (messages then
+        speak of its sheets), as :func:`qsp_eval.io.read_source` gives it.
     key : bytes, keyword-only, optional
         Pseudonymisation key for ``visitor_code``; default a fresh random
         key (said in the notices).
