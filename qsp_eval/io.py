@@ -1059,124 +1059,31 @@ _EVALUATION_TEMPLATE_ROWS = (
 )
 
 
-def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
-    """Write the empty data-entry workbook for coordinators (``.xlsx``).
+def _template_content(lang: str) -> dict:
+    """What the template holds, whatever its format: sheets, headers, lists, explanations."""
+    from .schema import TABLES, VOCABULARIES, header_label
 
-    One sheet per table of the contract (sheet names and column headers are
-    the contract's names, so a filled copy loads without change), with
-    drop-down lists of the labels (French, or English with ``lang="en"``)
-    for every coded column, whole-number checks on count columns and
-    ``jj/mm/aaaa`` date formats; a first sheet ``explications``
-    (``explanations``) with one row per column (table, column, required?,
-    meaning, allowed values, example); a sheet ``evaluation`` of key/value
-    rows standing for ``evaluation.yml``; and a hidden sheet ``listes``
-    holding the drop-down values.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination ``.xlsx`` (parent folders created).
-    lang : {"fr", "en"}, keyword-only
-        Language of labels and explanations.
-    rows : int, keyword-only
-        Number of rows that get drop-downs and formats.
-
-    Returns
-    -------
-    Path
-
-    Examples
-    --------
-    >>> # write_template("saisie.xlsx"); then fill it in Excel and run qsp-eval validate saisie.xlsx
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    from .errors import ParameterError
-    from .schema import TABLES, VOCABULARIES
-
-    if lang not in ("fr", "en"):
-        raise ParameterError("langue attendue : fr ou en", "expected language: fr or en")
     fr = lang == "fr"
-    p = Path(path)
-    if p.suffix.lower() != ".xlsx":
-        raise ParameterError(f"le modèle doit être un fichier .xlsx, pas « {p.name} »",
-                             f"the template must be an .xlsx file, not '{p.name}'")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    wb = Workbook()
-    expl = wb.active
-    expl.title = "explications" if fr else "explanations"
-    # hidden sheet of drop-down values, one column per vocabulary
-    lists = wb.create_sheet("listes" if fr else "lists")
-    ranges: dict[str, str] = {}
-    for j, (vocab, codes) in enumerate(VOCABULARIES.items(), start=1):
-        letter = get_column_letter(j)
-        lists.cell(1, j, vocab).font = bold
-        for i, (fr_lab, en_lab) in enumerate(codes.values(), start=2):
-            lists.cell(i, j, fr_lab if fr else en_lab)
-        ranges[vocab] = f"'{lists.title}'!${letter}$2:${letter}${len(codes) + 1}"
-    lists.sheet_state = "hidden"
-
-    heads = (("table", "colonne", "obligatoire ?", "signification", "valeurs permises",
+    lists = [(vocab, [v[0] if fr else v[1] for v in codes.values()])
+             for vocab, codes in VOCABULARIES.items()]
+    heads = (("table", "colonne", "code", "obligatoire ?", "signification", "valeurs permises",
               "exemple") if fr else
-             ("table", "column", "required?", "meaning", "allowed values", "example"))
-    expl.append(list(heads))
-    for c in expl[1]:
-        c.font = bold
-        c.fill = head_fill
+             ("table", "column", "code", "required?", "meaning", "allowed values", "example"))
+    expl = []
+    tables = []
     for tname, spec in TABLES.items():
-        ws = wb.create_sheet(tname)
-        ws.append(list(spec.names))
-        for j, col in enumerate(spec.columns, start=1):
-            cell = ws.cell(1, j)
-            cell.font = bold
-            cell.fill = head_fill
-            letter = get_column_letter(j)
-            ws.column_dimensions[letter].width = max(14, len(col.name) + 4)
-            area = f"{letter}2:{letter}{rows + 1}"
+        cols = []
+        for col in spec.columns:
             desc = col.description_fr if fr else col.description_en
-            if col.kind in ("category", "multi") and col.vocabulary:
-                dv = DataValidation(type="list", formula1=f"={ranges[col.vocabulary]}",
-                                    allow_blank=True)
-                if col.kind == "multi":
-                    dv.showErrorMessage = False
-                    dv.promptTitle = col.name
-                    dv.prompt = ("Plusieurs réponses : séparez-les par « ; »" if fr else
-                                 "Several answers: separate them with ';'")
-                    dv.showInputMessage = True
-                else:
-                    dv.error = ("Choisissez une valeur dans la liste" if fr else
-                                "Pick a value from the list")
-                    dv.errorTitle = col.name
-                    dv.showErrorMessage = True
-                ws.add_data_validation(dv)
-                dv.add(area)
-                ws.column_dimensions[letter].width = 24
-            elif col.kind == "int":
-                dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
-                                    allow_blank=True)
-                dv.error = ("Nombre entier positif ou nul" if fr else "Whole number, 0 or more")
-                dv.showErrorMessage = True
-                ws.add_data_validation(dv)
-                dv.add(area)
-            # column-level formats (no empty cells are created, so the file stays small)
-            if col.kind == "date":
-                ws.column_dimensions[letter].number_format = "DD/MM/YYYY"
-            elif col.kind in ("text", "id", "month"):
-                ws.column_dimensions[letter].number_format = "@"
-            # explanation row
             if col.vocabulary:
                 allowed = "; ".join(v[0] if fr else v[1] for v in VOCABULARIES[col.vocabulary]
                                     .values())
             else:
                 allowed = {
                     "date": "jj/mm/aaaa" if fr else "dd/mm/yyyy",
-                    "month": "AAAA-MM" if fr else "YYYY-MM",
-                    "int": "0, 1, 2..." if fr else "0, 1, 2...",
+                    "month": ("AAAA-MM, MM/AAAA ou mars-23" if fr else
+                              "YYYY-MM, MM/YYYY or Mar-23"),
+                    "int": "0, 1, 2...",
                 }.get(col.kind, "texte court" if fr else "short text")
             if col.kind == "multi":
                 allowed += " (plusieurs, séparés par « ; »)" if fr else " (several, separated by ';')"
@@ -1190,46 +1097,179 @@ def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
                         if col.name == "session_id" else
                         ("Lieu" if fr else "Site") if col.name == "site" else col.name)
             required = col.required or (tname == "sessions" and col.name == "date")
-            expl.append([tname, col.name, ("oui" if fr else "yes") if required else
+            head = header_label(tname, col.name, lang)
+            expl.append([tname, head, col.name, ("oui" if fr else "yes") if required else
                          ("non" if fr else "no"), desc, allowed,
                          str(spec.example.get(col.name, ""))])
-        ws.freeze_panes = "A2"
+            cols.append({"name": col.name, "header": head, "kind": col.kind,
+                         "vocabulary": col.vocabulary})
+        tables.append((tname, cols))
     notes = (
-        [("", "", "", "Aucune donnée identifiante : pas de nom, prénom, téléphone, e-mail, "
-          "adresse, date de naissance ni numéro de sécurité sociale (le fichier serait refusé).",
-          "", ""),
-         ("", "", "", "visits : une ligne par passage ; session_id OU date pour relier le passage "
-          "à sa permanence. Colonne « age » possible à la place de age_band (convertie puis "
-          "effacée).", "", ""),
-         ("", "", "", "Les permanences tenues sans aucun passage restent des données : gardez "
-          "leur ligne dans sessions.", "", ""),
-         ("", "", "", "Vérifiez le fichier avec : qsp-eval validate CE_FICHIER.xlsx", "", "")]
+        ["Aucune donnée identifiante : pas de nom, prénom, téléphone, e-mail, adresse, date de "
+         "naissance ni numéro de sécurité sociale, dans aucune colonne, remarques comprises (le "
+         "fichier serait refusé).",
+         "Les titres de colonnes peuvent être ceux de ce modèle (en français) ou les codes de la "
+         "colonne « code » ; la ligne des titres doit rester la première ligne de chaque feuille.",
+         "visits : une ligne par passage ; Identifiant de permanence OU Date pour relier le "
+         "passage à sa permanence. Colonne « Âge » possible à la place de Tranche d'âge "
+         "(convertie puis effacée).",
+         "Les permanences tenues sans aucun passage restent des données : gardez leur ligne "
+         "dans sessions.",
+         "Vérifiez le fichier avec : qsp-eval validate CE_FICHIER (ou make validate "
+         "SOURCE=CE_FICHIER)"]
         if fr else
-        [("", "", "", "No identifying data: no name, phone number, e-mail, address, date of "
-          "birth or social security number (the file would be refused).", "", ""),
-         ("", "", "", "visits: one row per visit; session_id OR date links it to its session. "
-          "An 'age' column may replace age_band (banded then discarded).", "", ""),
-         ("", "", "", "Held sessions with no visit are data too: keep their row in sessions.",
-          "", ""),
-         ("", "", "", "Check the file with: qsp-eval validate THIS_FILE.xlsx", "", "")]
+        ["No identifying data: no name, phone number, e-mail, address, date of birth or social "
+         "security number, in any column, notes included (the file would be refused).",
+         "Column headers may be the codes of the 'code' column (or the French labels); the "
+         "header row must stay the first row of each sheet.",
+         "visits: one row per visit; session_id OR date links it to its session. An 'age' "
+         "column may replace age_band (banded then discarded).",
+         "Held sessions with no visit are data too: keep their row in sessions.",
+         "Check the file with: qsp-eval validate THIS_FILE (or make validate SOURCE=THIS_FILE)"]
     )
-    expl.append([])
-    for r in notes:
-        expl.append(list(r))
-    for letter, width in zip("ABCDEF", (18, 16, 12, 50, 60, 24)):
-        expl.column_dimensions[letter].width = width
-    for row in expl.iter_rows(min_row=2):
-        for c in row:
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-    expl.freeze_panes = "A2"
-    ev = wb.create_sheet("evaluation")
-    ev.append(["key", "value", "explication" if fr else "explanation"])
-    for c in ev[1]:
-        c.font = bold
-        c.fill = head_fill
+    ev_head = ["key", "value", "explication" if fr else "explanation"]
+    ev_rows = []
     for k, efr, een in _EVALUATION_TEMPLATE_ROWS:
         value = lang if k == "language" else ("default" if k == "disclosure.preset" else None)
-        ev.append([k, value, efr if fr else een])
+        ev_rows.append([k, value, efr if fr else een])
+    return {"fr": fr, "lists": lists, "lists_name": "listes" if fr else "lists",
+            "expl_name": "explications" if fr else "explanations", "expl_heads": list(heads),
+            "expl": expl, "notes": notes, "tables": tables, "ev_head": ev_head,
+            "ev_rows": ev_rows}
+
+
+def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
+    """Write the empty data-entry workbook for coordinators (``.xlsx`` or LibreOffice ``.ods``).
+
+    One sheet per table of the contract (sheet names are the contract's table
+    names; column headers are French labels, such as ``Genre`` or ``Tranche
+    d'âge``, with ``lang="fr"``, or the contract's codes with ``lang="en"``:
+    the loader reads both, so a filled copy loads without change), with
+    drop-down lists of the labels (French, or English) for every coded column,
+    whole-number checks on count columns and ``jj/mm/aaaa`` date formats; a
+    first sheet ``explications`` (``explanations``) with one row per column
+    (table, header, code, required?, meaning, allowed values, example); a
+    sheet ``evaluation`` of key/value rows standing for ``evaluation.yml``;
+    and a hidden sheet ``listes`` (``lists``) holding the drop-down values.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination ``.xlsx`` or ``.ods`` (parent folders created).
+    lang : {"fr", "en"}, keyword-only
+        Language of headers, labels and explanations.
+    rows : int, keyword-only
+        Number of rows that get drop-downs and formats.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> # write_template("saisie.xlsx"); then fill it in Excel and run qsp-eval validate saisie.xlsx
+    """
+    from .errors import ParameterError
+
+    if lang not in ("fr", "en"):
+        raise ParameterError("langue attendue : fr ou en", "expected language: fr or en")
+    p = Path(path)
+    if p.suffix.lower() not in (".xlsx", ".ods"):
+        raise ParameterError(f"le modèle doit être un fichier .xlsx ou .ods, pas « {p.name} »",
+                             f"the template must be an .xlsx or .ods file, not '{p.name}'")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    content = _template_content(lang)
+    if p.suffix.lower() == ".ods":
+        _write_template_ods(p, content, rows)
+    else:
+        _write_template_xlsx(p, content, rows)
+    return p
+
+
+def _write_template_xlsx(p: Path, c: dict, rows: int) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    fr = c["fr"]
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    wb = Workbook()
+    expl = wb.active
+    expl.title = c["expl_name"]
+    # hidden sheet of drop-down values, one column per vocabulary
+    lists = wb.create_sheet(c["lists_name"])
+    ranges: dict[str, str] = {}
+    for j, (vocab, labels) in enumerate(c["lists"], start=1):
+        letter = get_column_letter(j)
+        lists.cell(1, j, vocab).font = bold
+        for i, lab in enumerate(labels, start=2):
+            lists.cell(i, j, lab)
+        ranges[vocab] = f"'{lists.title}'!${letter}$2:${letter}${len(labels) + 1}"
+    lists.sheet_state = "hidden"
+    expl.append(c["expl_heads"])
+    for cell in expl[1]:
+        cell.font = bold
+        cell.fill = head_fill
+    for row in c["expl"]:
+        expl.append(row)
+    for tname, cols in c["tables"]:
+        ws = wb.create_sheet(tname)
+        ws.append([col["header"] for col in cols])
+        for j, col in enumerate(cols, start=1):
+            cell = ws.cell(1, j)
+            cell.font = bold
+            cell.fill = head_fill
+            letter = get_column_letter(j)
+            ws.column_dimensions[letter].width = max(14, len(col["header"]) + 4)
+            area = f"{letter}2:{letter}{rows + 1}"
+            if col["kind"] in ("category", "multi") and col["vocabulary"]:
+                dv = DataValidation(type="list", formula1=f"={ranges[col['vocabulary']]}",
+                                    allow_blank=True)
+                if col["kind"] == "multi":
+                    dv.showErrorMessage = False
+                    dv.promptTitle = col["header"]
+                    dv.prompt = ("Plusieurs réponses : séparez-les par « ; »" if fr else
+                                 "Several answers: separate them with ';'")
+                    dv.showInputMessage = True
+                else:
+                    dv.error = ("Choisissez une valeur dans la liste" if fr else
+                                "Pick a value from the list")
+                    dv.errorTitle = col["header"]
+                    dv.showErrorMessage = True
+                ws.add_data_validation(dv)
+                dv.add(area)
+                ws.column_dimensions[letter].width = max(24, len(col["header"]) + 4)
+            elif col["kind"] == "int":
+                dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
+                                    allow_blank=True)
+                dv.error = ("Nombre entier positif ou nul" if fr else "Whole number, 0 or more")
+                dv.showErrorMessage = True
+                ws.add_data_validation(dv)
+                dv.add(area)
+            # column-level formats (no empty cells are created, so the file stays small)
+            if col["kind"] == "date":
+                ws.column_dimensions[letter].number_format = "DD/MM/YYYY"
+            elif col["kind"] in ("text", "id", "month"):
+                ws.column_dimensions[letter].number_format = "@"
+        ws.freeze_panes = "A2"
+    expl.append([])
+    for note in c["notes"]:
+        expl.append(["", "", "", "", note, "", ""])
+    for letter, width in zip("ABCDEFG", (18, 24, 16, 12, 50, 60, 24)):
+        expl.column_dimensions[letter].width = width
+    for row in expl.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    expl.freeze_panes = "A2"
+    ev = wb.create_sheet("evaluation")
+    ev.append(c["ev_head"])
+    for cell in ev[1]:
+        cell.font = bold
+        cell.fill = head_fill
+    for row in c["ev_rows"]:
+        ev.append(row)
     ev.column_dimensions["B"].number_format = "@"
     ev.column_dimensions["A"].width = 20
     ev.column_dimensions["B"].width = 30
@@ -1237,7 +1277,167 @@ def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
     # sheets order: explanations, tables, evaluation, (hidden) lists
     wb.move_sheet(lists, offset=len(wb.sheetnames))
     wb.save(p)
-    return p
+
+
+def _write_template_ods(p: Path, c: dict, rows: int) -> None:
+    """The template as a LibreOffice ``.ods`` (odfpy): same sheets, headers, drop-downs."""
+    from odf import number as onum
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import (
+        ParagraphProperties,
+        Style,
+        TableCellProperties,
+        TableColumnProperties,
+        TableProperties,
+        TextProperties,
+    )
+    from odf.table import (
+        ContentValidation,
+        ContentValidations,
+        ErrorMessage,
+        HelpMessage,
+        Table,
+        TableCell,
+        TableColumn,
+        TableRow,
+    )
+    from odf.text import P
+
+    fr = c["fr"]
+    doc = OpenDocumentSpreadsheet()
+    head = Style(name="qspHead", family="table-cell")
+    head.addElement(TableCellProperties(backgroundcolor="#DDEBF7"))
+    head.addElement(TextProperties(fontweight="bold"))
+    wrap = Style(name="qspWrap", family="table-cell")
+    wrap.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
+    date_style = onum.DateStyle(name="qspDateFr")
+    for part in (onum.Day(style="long"), onum.Text(text="/"), onum.Month(style="long"),
+                 onum.Text(text="/"), onum.Year(style="long")):
+        date_style.addElement(part)
+    text_style = onum.TextStyle(name="qspText")
+    text_style.addElement(onum.TextContent())
+    doc.automaticstyles.addElement(date_style)
+    doc.automaticstyles.addElement(text_style)
+    date_cell = Style(name="qspDate", family="table-cell", datastylename="qspDateFr")
+    text_cell = Style(name="qspTextCell", family="table-cell", datastylename="qspText")
+    hidden = Style(name="qspHidden", family="table")
+    hidden.addElement(TableProperties(display="false"))
+    for st in (head, wrap, date_cell, text_cell, hidden):
+        doc.automaticstyles.addElement(st)
+    widths: dict[str, Style] = {}
+
+    def col_style(cm: float) -> Style:
+        key = f"qspCol{int(cm * 10)}"
+        if key not in widths:
+            st = Style(name=key, family="table-column")
+            st.addElement(TableColumnProperties(columnwidth=f"{cm:.1f}cm"))
+            doc.automaticstyles.addElement(st)
+            widths[key] = st
+        return widths[key]
+
+    def cell(value, style=None, validation=None):
+        kw = {}
+        if style is not None:
+            kw["stylename"] = style
+        if validation is not None:
+            kw["contentvalidationname"] = validation
+        if value is None or value == "":
+            return TableCell(**kw)
+        tc = TableCell(valuetype="string", **kw)
+        tc.addElement(P(text=str(value)))
+        return tc
+
+    def text_row(values, style=None):
+        tr = TableRow()
+        for v in values:
+            tr.addElement(cell(v, style))
+        return tr
+
+    lists_name = c["lists_name"]
+    validations = ContentValidations()
+    cols_letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    ranges: dict[str, str] = {}
+    for j, (vocab, labels) in enumerate(c["lists"]):
+        letter = cols_letters[j]
+        ranges[vocab] = f"[${lists_name}.${letter}$2:.${letter}${len(labels) + 1}]"
+    tables_xml = []
+    n_val = 0
+    for tname, cols in c["tables"]:
+        t = Table(name=tname)
+        for col in cols:
+            t.addElement(TableColumn(stylename=col_style(
+                max(3.0, 0.25 * len(col["header"]) + 1.0))))
+        t.addElement(text_row([col["header"] for col in cols], head))
+        tr = TableRow(numberrowsrepeated=rows)
+        for col in cols:
+            vname = None
+            if col["kind"] in ("category", "multi") and col["vocabulary"]:
+                n_val += 1
+                vname = f"qspList{n_val}"
+                cv = ContentValidation(
+                    name=vname, condition="of:cell-content-is-in-list("
+                    f"{ranges[col['vocabulary']]})", allowemptycell="true",
+                    displaylist="unsorted", basecelladdress=f"{tname}.A2")
+                if col["kind"] == "multi":
+                    hm = HelpMessage(title=col["header"], display="true")
+                    hm.addElement(P(text="Plusieurs réponses : séparez-les par « ; »" if fr
+                                    else "Several answers: separate them with ';'"))
+                    cv.addElement(hm)
+                    cv.addElement(ErrorMessage(display="false"))
+                else:
+                    em = ErrorMessage(title=col["header"], display="true", messagetype="stop")
+                    em.addElement(P(text="Choisissez une valeur dans la liste" if fr else
+                                    "Pick a value from the list"))
+                    cv.addElement(em)
+                validations.addElement(cv)
+            elif col["kind"] == "int":
+                n_val += 1
+                vname = f"qspInt{n_val}"
+                cv = ContentValidation(
+                    name=vname, condition="of:cell-content-is-whole-number() and "
+                    "cell-content()>=0", allowemptycell="true", basecelladdress=f"{tname}.A2")
+                em = ErrorMessage(title=col["header"], display="true", messagetype="stop")
+                em.addElement(P(text="Nombre entier positif ou nul" if fr else
+                                "Whole number, 0 or more"))
+                cv.addElement(em)
+                validations.addElement(cv)
+            style = date_cell if col["kind"] == "date" else (
+                text_cell if col["kind"] in ("text", "id", "month") else None)
+            tr.addElement(cell(None, style, vname))
+        t.addElement(tr)
+        tables_xml.append(t)
+    doc.spreadsheet.addElement(validations)
+    expl = Table(name=c["expl_name"])
+    for cm in (3.2, 4.5, 3.0, 2.2, 9.0, 10.0, 4.0):
+        expl.addElement(TableColumn(stylename=col_style(cm)))
+    expl.addElement(text_row(c["expl_heads"], head))
+    for row in c["expl"]:
+        expl.addElement(text_row(row, wrap))
+    expl.addElement(TableRow())
+    for note in c["notes"]:
+        expl.addElement(text_row(["", "", "", "", note, "", ""], wrap))
+    doc.spreadsheet.addElement(expl)
+    for t in tables_xml:
+        doc.spreadsheet.addElement(t)
+    ev = Table(name="evaluation")
+    for cm in (4.0, 6.0, 14.0):
+        ev.addElement(TableColumn(stylename=col_style(cm)))
+    ev.addElement(text_row(c["ev_head"], head))
+    for k, v, e in c["ev_rows"]:
+        tr = TableRow()
+        tr.addElement(cell(k))
+        tr.addElement(cell(v, text_cell))
+        tr.addElement(cell(e, wrap))
+        ev.addElement(tr)
+    doc.spreadsheet.addElement(ev)
+    lists = Table(name=lists_name, stylename=hidden)
+    longest = max(len(labels) for _, labels in c["lists"])
+    lists.addElement(text_row([vocab for vocab, _ in c["lists"]], head))
+    for i in range(longest):
+        lists.addElement(text_row([labels[i] if i < len(labels) else None
+                                   for _, labels in c["lists"]]))
+    doc.spreadsheet.addElement(lists)
+    doc.save(str(p))
 
 
 # ---------------------------------------------------------------------------

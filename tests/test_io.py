@@ -21,7 +21,7 @@ from qsp_eval.io import (
     write_tables_xlsx,
     write_template,
 )
-from qsp_eval.schema import TABLES, VOCABULARIES, lookup_code
+from qsp_eval.schema import TABLES, VOCABULARIES, header_label, lookup_code
 
 KEY = b"0123456789abcdef-test-key"
 TODAY = date(2025, 1, 1)
@@ -318,12 +318,16 @@ def test_template_shape(tmp_path):
     wb = load_workbook(p)
     for name, spec in TABLES.items():
         ws = wb[name]
-        assert [c.value for c in ws[1]] == list(spec.names)
+        # French headers, in the contract's order
+        assert [c.value for c in ws[1]] == [header_label(name, c) for c in spec.names]
+    assert [c.value for c in wb["visits"][1]][5:8] == ["Genre", "Orientation", "Tranche d'âge"]
     assert wb["explications"]["A1"].value == "table"
-    # one explanation row per contract column
+    # one explanation row per contract column, with the French header and its code
     n_cols = sum(len(s.columns) for s in TABLES.values())
     rows = [r for r in wb["explications"].iter_rows(min_row=2, values_only=True) if r[0]]
     assert len(rows) == n_cols
+    assert ("visits", "Genre", "gender") in {r[:3] for r in rows}
+    assert wb["listes"].sheet_state == "hidden"
     # French labels in the gender drop-down
     gender_col = "ABCDEFGHIJKL"[TABLES["visits"].names.index("gender")]
     assert _dropdown_values(wb, wb["visits"], gender_col) == [
@@ -393,6 +397,41 @@ def test_filled_template_loads_without_change(tmp_path):
     assert ds.config.launch_date == date(2021, 11, 3)
     assert ds.config.programme == "Permanence test"
     assert ds.config.language == "fr"
+
+
+def test_template_as_ods(tmp_path):
+    from odf.opendocument import load as odf_load
+    from odf.table import ContentValidation
+
+    p = write_template(tmp_path / "modele.ods")
+    assert p.suffix == ".ods"
+    raw = {name: read_table_file(p, sheet=name) for name in TABLES}
+    for name, spec in TABLES.items():
+        assert list(raw[name].columns) == [header_label(name, c) for c in spec.names]
+        assert len(raw[name]) == 0
+    expl = read_table_file(p, sheet="explications")
+    assert len(expl[expl["table"] != ""]) == sum(len(s.columns) for s in TABLES.values())
+    # drop-downs: the gender column points at the French labels of the hidden lists sheet
+    doc = odf_load(str(p))
+    conds = [str(v.getAttribute("condition")) for v in
+             doc.spreadsheet.getElementsByType(ContentValidation)]
+    lists = read_table_file(p, sheet="listes")
+    j = list(VOCABULARIES).index("gender")
+    letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[j]
+    n = len(VOCABULARIES["gender"])
+    assert f"of:cell-content-is-in-list([$listes.${letter}$2:.${letter}${n + 1}])" in conds
+    assert list(lists["gender"][:n]) == [v[0] for v in VOCABULARIES["gender"].values()]
+    # an unfilled .ods template is refused like the .xlsx one
+    with pytest.raises(DataError) as ei:
+        load_source(p, key=KEY, today=TODAY)
+    assert len(ei.value.problems) == 1 and "est vide" in ei.value.problems[0].message_fr
+    # filled in (French headers, as the template has them), it loads
+    rows = {"sessions": [list(raw["sessions"].columns),
+                         [dt.date(2023, 5, 17), None, "Tenue"]],
+            "visits": [list(raw["visits"].columns),
+                       [None, dt.date(2023, 5, 17), None, "AB12", "Oui", "Non-binaire"]]}
+    ds = load_source(write_ods(tmp_path / "rempli.ods", rows), key=KEY, today=TODAY)
+    assert ds.visits.loc[0, "gender"] == "non_binary" and ds.visits.loc[0, "first_visit"] == "yes"
 
 
 def test_template_english_labels(tmp_path):
