@@ -1284,7 +1284,6 @@ def _write_template_ods(p: Path, c: dict, rows: int) -> None:
     from odf import number as onum
     from odf.opendocument import OpenDocumentSpreadsheet
     from odf.style import (
-        ParagraphProperties,
         Style,
         TableCellProperties,
         TableColumnProperties,

@@ -415,7 +415,7 @@ def header_label(table: str, column: str, lang: str = "fr") -> str:
     return column
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _header_index(table: str) -> dict[str, str]:
     idx = {normalise_label(c): c for c in TABLES[table].names}
     for col, labels in HEADERS_FR.get(table, {}).items():
