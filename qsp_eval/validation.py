@@ -343,7 +343,8 @@ class _Ctx:
 
     def where(self, table: str, lang: str = "fr") -> str:
         """How a message names a table: ``sessions.csv``, or the sheet of the workbook."""
-        name = self.file(table)
+        name = self.files.get(table, "evaluation.yml" if table == "evaluation" else
+                              f"{table}.csv")
         m = _SHEET_NAME.match(name)
         if m:
             return f"la feuille « {m.group(2)} »" if lang == "fr" else f"the sheet '{m.group(2)}'"
@@ -906,9 +907,9 @@ def _a_date(ctx, t, col, i, hits, *, launch=None, check_range=True):
         elif launch is not None and d < launch:
             ctx.add(t.name, t.rows[i], col, shown,
                     f"date antérieure au lancement du programme ({_fmt_date(launch)}, "
-                    "launch_date dans evaluation.yml)",
+                    f"launch_date dans {ctx.where('evaluation')})",
                     f"date before the programme's launch ({_fmt_date(launch)}, launch_date in "
-                    "evaluation.yml)")
+                    f"{ctx.where('evaluation', 'en')})")
     return d
 
 
@@ -1259,17 +1260,17 @@ def _build_visits(ctx: _Ctx, t: _Table, sess: _Sessions, key: bytes):
             ctx.add("visits", rows[0], "session_id" if t.get("session_id", idx[0]) else "date",
                     _fmt_date(rec_s["date"]),
                     f"{len(rows)} passage(s) pour une permanence annulée (lignes {where}) ; "
-                    f"corrigez le statut dans {ctx.file('sessions')} (ligne {rec_s['_row']}) "
+                    f"corrigez le statut dans {ctx.where('sessions')} (ligne {rec_s['_row']}) "
                     "ou les passages",
                     f"{len(rows)} visit(s) at a cancelled session (rows {where}); fix the status "
-                    f"in {ctx.file('sessions')} (row {rec_s['_row']}) or the visits")
+                    f"in {ctx.where('sessions', 'en')} (row {rec_s['_row']}) or the visits")
             continue
         att = rec_s["attendance"]
         if att is not pd.NA and att is not None and att != len(rows):
             ctx.add("sessions", rec_s["_row"], "attendance", str(att),
-                    f"le décompte contredit {ctx.file('visits')}, qui a {len(rows)} passage(s) "
+                    f"le décompte contredit {ctx.where('visits')}, qui a {len(rows)} passage(s) "
                     f"pour cette permanence (lignes {where})",
-                    f"the tally contradicts {ctx.file('visits')}, which has {len(rows)} visit(s) "
+                    f"the tally contradicts {ctx.where('visits', 'en')}, which has {len(rows)} visit(s) "
                     f"for this session (rows {where})")
         new = rec_s["new_visitors"]
         if new is not pd.NA and new is not None:
@@ -1278,9 +1279,9 @@ def _build_visits(ctx: _Ctx, t: _Table, sess: _Sessions, key: bytes):
             n_known = sum(1 for x in fv if x != "unknown")
             if n_yes > new or (n_known == len(fv) and n_yes != new):
                 ctx.add("sessions", rec_s["_row"], "new_visitors", str(new),
-                        f"le décompte contredit {ctx.file('visits')}, qui a {n_yes} première(s) "
+                        f"le décompte contredit {ctx.where('visits')}, qui a {n_yes} première(s) "
                         "venue(s) pour cette permanence",
-                        f"the tally contradicts {ctx.file('visits')}, which has {n_yes} first "
+                        f"the tally contradicts {ctx.where('visits', 'en')}, which has {n_yes} first "
                         "visit(s) for this session")
     if not recs:
         return empty_table("visits")
@@ -1320,9 +1321,9 @@ def _products(ctx, t, i, hits):
 def _cancelled_problem(ctx, t, i, rec_s, what_fr, what_en):
     ctx.add(t.name, t.rows[i], "session_id" if t.get("session_id", i) else "date",
             _fmt_date(rec_s["date"]),
-            f"{what_fr} pour une permanence annulée ({ctx.file('sessions')}, ligne "
+            f"{what_fr} pour une permanence annulée ({ctx.where('sessions')}, ligne "
             f"{rec_s['_row']})",
-            f"{what_en} at a cancelled session ({ctx.file('sessions')}, row {rec_s['_row']})")
+            f"{what_en} at a cancelled session ({ctx.where('sessions', 'en')}, row {rec_s['_row']})")
 
 
 def _build_services(ctx: _Ctx, t: _Table, sess: _Sessions):
@@ -1527,7 +1528,7 @@ def _undeclared_questions_notice(ctx: _Ctx, recs: list[dict], surveys) -> None:
     more = len(items) - 10
     tail_fr = f" et {more} autre(s)" if more > 0 else ""
     tail_en = f" and {more} more" if more > 0 else ""
-    ev = ctx.where("evaluation") if "evaluation" in ctx.files else "evaluation.yml"
+    ev = ctx.where("evaluation")
     ctx.notice(
         f"{ctx.where('survey_responses')} : question(s) répondue(s) mais non déclarée(s) dans "
         f"{ev} (surveys) : " + ", ".join(shown) + tail_fr + " ; elles sont lues comme des "

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qsp_eval.errors import DataError
-from qsp_eval.schema import INTERNAL_COLUMNS, TABLES
+from qsp_eval.schema import INTERNAL_COLUMNS, TABLES, header_label
 from qsp_eval.validation import (
     Notice,
     age_to_band,
@@ -551,6 +551,8 @@ def test_data_contract_doc_lists_every_table_column_and_code():
         for col in spec.columns:
             assert f"| `{col.name}` |" in doc
             assert col.description_fr in doc
+            # the French header the template writes, and the loader reads
+            assert f"| `{col.name}` | {header_label(name, col.name)}" in doc
         # the example row, as written in the doc
         cols = [c for c in spec.names if c in spec.example]
         assert ";".join(cols) in doc
