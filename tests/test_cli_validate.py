@@ -219,3 +219,19 @@ def test_validate_date_with_mistyped_year_names_the_cell(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "sessions.csv, ligne 3, colonne « date » : valeur « 17/05/0023 » : année 0023" in err
     assert "Erreur inattendue" not in err and "OutOfBounds" not in err
+
+
+def test_closed_pipe_is_not_an_error_with_a_buffered_stdout(tmp_path):
+    # a new shell has no PYTHONUNBUFFERED: a short output is written only at the final flush,
+    # which must not end in "Exception ignored ... BrokenPipeError" (exit 120)
+    import os
+
+    src = make_source(tmp_path / "ok")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for args in (["validate", str(src)], ["--help"]):
+        p = subprocess.Popen([sys.executable, "-m", "qsp_eval", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=ROOT, env=env)
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        assert p.wait() == 0, (args, err)
+        assert "BrokenPipeError" not in err and "Traceback" not in err
