@@ -8,14 +8,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCE ?= data/example
 OUT ?= outputs/example
+FILE ?= ma_saisie.xlsx
 
 .PHONY: help setup report test test-slow bench lint example clean
 
 help:
 	@echo "make report     - installe l'environnement puis produit le rapport de l'exemple dans $(OUT)/"
 	@echo "                  (sets up the environment and builds the example report into $(OUT)/)"
+	@echo "make template FILE=ma_saisie.xlsx - crée le classeur de saisie vide (.xlsx ou .ods)"
+	@echo "make validate SOURCE=ma_saisie.xlsx - vérifie les données, n'écrit rien (checks the data)"
+	@echo "make report SOURCE=ma_saisie.xlsx OUT=outputs/mon_rapport - rapport de ces données"
 	@echo "make test       - lance les tests rapides (runs the fast tests)"
-	@echo "make test-slow  - lance les tests statistiques longs (runs the slow statistical tests)"
+	@echo "make test-slow  - lance les tests longs et les tests aléatoires (slow and random property tests)"
 	@echo "make bench      - mesure les temps (benchmarks, ratios against a floor)"
 	@echo "make example    - régénère data/example avec qsp-eval simulate"
 
@@ -30,11 +34,21 @@ setup: $(STAMP)
 report: $(STAMP)
 	$(BIN)/qsp-eval report $(SOURCE) --out $(OUT)
 
+# the coordinator's commands, runnable in any new shell (no activation needed)
+.PHONY: template validate
+template: $(STAMP)
+	$(BIN)/qsp-eval template $(FILE)
+
+validate: $(STAMP)
+	$(BIN)/qsp-eval validate $(SOURCE)
+
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
 
+# the slow checks, and every property-based test again with fresh random examples
+# (the fast suite draws the same examples on every run: tests/conftest.py, profile "ci")
 test-slow: $(STAMP)
-	@$(BIN)/python -m pytest -q -m slow; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
+	@HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -m "slow or hypothesis"; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -136,7 +136,13 @@ def build_parser(lang: str) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``qsp-eval``; returns the exit status."""
     try:
-        return _main(argv)
+        try:
+            return _main(argv)
+        finally:
+            # flush here, not at interpreter exit: with a block-buffered stdout (a new shell
+            # has no PYTHONUNBUFFERED) a short output, --help included, reaches a closed
+            # pipe only when flushed
+            sys.stdout.flush()
     except BrokenPipeError:  # output piped into `head` or a closed pager: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -26,6 +26,7 @@ from .errors import DataError, Problem
 
 __all__ = [
     "TABLE_SUFFIXES",
+    "WORKBOOK_SUFFIXES",
     "ROW_INDEX_NAME",
     "read_table_file",
     "read_evaluation_file",
@@ -51,7 +52,9 @@ __all__ = [
 ]
 
 #: Suffixes accepted for a table file, in order of preference.
-TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".ods", ".parquet")
+#: Suffixes of a workbook source (one sheet per table).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 #: Name of the index of tables returned by :func:`read_table_file`.
 ROW_INDEX_NAME = "spreadsheet_row"
 
@@ -75,11 +78,12 @@ def _cell_to_str(v) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, _dt.datetime):
+        # isoformat, not strftime: strftime writes year 23 as "23" on some platforms
         if (v.hour, v.minute, v.second, v.microsecond) == (0, 0, 0, 0):
-            return v.strftime("%Y-%m-%d")
-        return v.strftime("%Y-%m-%d %H:%M:%S")
+            return v.date().isoformat()
+        return f"{v.date().isoformat()} {v:%H:%M:%S}"
     if isinstance(v, _dt.date):
-        return v.strftime("%Y-%m-%d")
+        return v.isoformat()
     if isinstance(v, _dt.time):
         return v.strftime("%H:%M:%S")
     if isinstance(v, float):
@@ -107,12 +111,55 @@ def _cell_to_str(v) -> str:
     return str(v)
 
 
-def _rows_to_frame(rows: list[list], file: str):
-    """Header row + data rows -> string DataFrame indexed by spreadsheet row."""
+#: How many filled rows at the top of a table are looked at for the header row.
+_HEADER_SEARCH_ROWS = 10
+
+
+def _header_score(cells: list[str], table: str) -> tuple[int, int]:
+    """(cells naming a column of ``table``, filled cells) of one row."""
+    from .schema import column_for_header, normalise_label
+
+    filled = [c for c in cells if c.strip()]
+    known = sum(1 for c in filled if column_for_header(table, c) is not None
+                or (table == "visits" and normalise_label(c) == "age"))
+    return known, len(filled)
+
+
+def _find_header(rows: list[list[str]], first: int, table: str | None) -> int:
+    """Index of the header row: the first filled one, unless title rows sit above it.
+
+    With ``table`` known, a later row among the first filled ones is taken as the header when
+    it names more of the table's columns than the first filled row does (and at least half of
+    its filled cells are column names): the rows above are titles or notes.
+    """
+    if table is None:
+        return first
+    best, best_known = first, _header_score(rows[first], table)[0]
+    seen = 0
+    for k in range(first + 1, len(rows)):
+        if not any(c.strip() for c in rows[k]):
+            continue
+        seen += 1
+        if seen >= _HEADER_SEARCH_ROWS:
+            break
+        known, filled = _header_score(rows[k], table)
+        if known > best_known and 2 * known >= filled:
+            best, best_known = k, known
+            break
+    return best
+
+
+def _rows_to_frame(rows: list[list], file: str, table: str | None = None):
+    """Header row + data rows -> string DataFrame indexed by spreadsheet row.
+
+    With ``table``, title rows above the header row are skipped (see :func:`_find_header`);
+    their spreadsheet row numbers are kept in ``df.attrs["title_rows"]``.
+    """
     import pandas as pd
 
     rows = [[_cell_to_str(c) for c in r] for r in rows]
-    # the header is the first non-empty row (leading empty rows are tolerated)
+    # the header is the first non-empty row (leading empty rows are tolerated), unless
+    # title rows sit above the headers
     first = 0
     while first < len(rows) and not any(c.strip() for c in rows[first]):
         first += 1
@@ -120,6 +167,9 @@ def _rows_to_frame(rows: list[list], file: str):
         df = pd.DataFrame({})
         df.index.name = ROW_INDEX_NAME
         return df
+    header_at = _find_header(rows, first, table)
+    title_rows = [k + 1 for k in range(first, header_at) if any(c.strip() for c in rows[k])]
+    first = header_at
     width = max(len(r) for r in rows[first:])
     rows = [r + [""] * (width - len(r)) for r in rows]
     header = [h.replace("\ufeff", "").strip() for h in rows[first]]
@@ -150,6 +200,9 @@ def _rows_to_frame(rows: list[list], file: str):
     df = pd.DataFrame(kept_rows, columns=names, dtype=object) if kept_rows else \
         pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
     df.index = pd.Index(kept_numbers, name=ROW_INDEX_NAME, dtype="int64")
+    if title_rows:
+        df.attrs["title_rows"] = title_rows
+        df.attrs["header_row"] = first + 1
     return df
 
 
@@ -212,7 +265,7 @@ def _sniff_delimiter(text: str) -> str:
     return ","
 
 
-def _read_csv(path: Path, file: str):
+def _read_csv(path: Path, file: str, table: str | None = None):
     raw = path.read_bytes()
     text = _decode(raw, file)
     if "\x00" in text:
@@ -223,7 +276,7 @@ def _read_csv(path: Path, file: str):
         rows = list(csv.reader(_io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
         raise _file_problem(file, f"CSV illisible ({exc})", f"unreadable CSV ({exc})") from None
-    return _rows_to_frame(rows, file)
+    return _rows_to_frame(rows, file, table)
 
 
 def _find_sheet(names: list[str], sheet: str) -> str | None:
@@ -236,36 +289,194 @@ def _find_sheet(names: list[str], sheet: str) -> str | None:
     return None
 
 
-def _read_xlsx(path: Path, file: str, sheet: str | None):
-    import zipfile
+class _Book:
+    """An open workbook: ``.xlsx``/``.xlsm`` (openpyxl) or LibreOffice ``.ods`` (pandas + odfpy).
 
-    from openpyxl import load_workbook
+    ``sheetnames`` lists its sheets; :meth:`rows` returns one sheet's cells, row by row, with
+    blank rows kept (so row numbers stay the spreadsheet's). An ``.ods`` file is parsed once.
+    """
 
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise _file_problem(
-            file,
-            f"classeur Excel illisible ({type(exc).__name__}) : enregistrez-le au format .xlsx",
-            f"unreadable Excel workbook ({type(exc).__name__}): save it as .xlsx",
-        ) from None
-    try:
-        if sheet is None:
-            ws = wb.worksheets[0]
+    def __init__(self, path: Path, file: str):
+        self.path, self.file = path, file
+        self.ods = path.suffix.lower() == ".ods"
+        if self.ods:
+            self._open_ods()
         else:
-            name = _find_sheet(wb.sheetnames, sheet)
-            if name is None:
-                raise _file_problem(
-                    file, f"pas de feuille « {sheet} » dans ce classeur",
-                    f"no sheet '{sheet}' in this workbook")
-            ws = wb[name]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            self._open_xlsx()
+
+    def _open_xlsx(self):
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            self._wb = load_workbook(self.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+            raise _file_problem(
+                self.file,
+                f"classeur Excel illisible ({type(exc).__name__}) : ouvrez-le dans Excel ou "
+                "LibreOffice et enregistrez-le de nouveau au format .xlsx",
+                f"unreadable Excel workbook ({type(exc).__name__}): open it in Excel or "
+                "LibreOffice and save it again as .xlsx") from None
+        self.sheetnames = list(self._wb.sheetnames)
+
+    def _open_ods(self):
+        try:
+            from odf.opendocument import load as odf_load
+            from odf.table import Table
+        except ImportError:  # pragma: no cover - odfpy is a dependency
+            raise _file_problem(
+                self.file,
+                "lire un classeur .ods demande le module odfpy (make setup l'installe) ; ou "
+                "enregistrez le classeur au format .xlsx",
+                "reading an .ods workbook needs the odfpy module (make setup installs it); or "
+                "save the workbook as .xlsx") from None
+        try:
+            doc = odf_load(str(self.path))
+            self._tables = {str(t.getAttribute("name")): t
+                            for t in doc.spreadsheet.getElementsByType(Table)}
+            self.sheetnames = list(self._tables)
+        except Exception as exc:  # noqa: BLE001 - zip, XML and odfpy errors of many kinds
+            raise _file_problem(
+                self.file,
+                f"classeur LibreOffice (.ods) illisible ({type(exc).__name__}) : ouvrez-le "
+                "dans LibreOffice et enregistrez-le de nouveau (.ods ou .xlsx)",
+                f"unreadable LibreOffice workbook (.ods) ({type(exc).__name__}): open it in "
+                "LibreOffice and save it again (.ods or .xlsx)") from None
+
+    def sheet(self, sheet: str | None, file: str) -> str:
+        """The real name of ``sheet`` (case-insensitive; None = the first sheet)."""
+        if not self.sheetnames:
+            raise _file_problem(file, "classeur sans feuille", "workbook without any sheet")
+        if sheet is None:
+            return self.sheetnames[0]
+        name = _find_sheet(self.sheetnames, sheet)
+        if name is None:
+            raise _file_problem(file, f"pas de feuille « {sheet} » dans ce classeur",
+                                f"no sheet '{sheet}' in this workbook")
+        return name
+
+    def rows(self, name: str, file: str) -> list[list]:
+        if not self.ods:
+            return [list(r) for r in self._wb[name].iter_rows(values_only=True)]
+        try:
+            return _ods_rows(self._tables[name])
+        except Exception as exc:  # noqa: BLE001 - odfpy errors of many kinds
+            raise _file_problem(
+                file, f"feuille illisible ({type(exc).__name__}) : enregistrez le classeur "
+                "de nouveau dans LibreOffice", f"unreadable sheet ({type(exc).__name__}): "
+                "save the workbook again in LibreOffice") from None
+
+    def frame(self, sheet: str | None, file: str, table: str | None = None):
+        """One sheet as a string DataFrame (see :func:`read_table_file`)."""
+        return _rows_to_frame(self.rows(self.sheet(sheet, file), file), file, table)
+
+    def close(self):
+        if not self.ods:
+            self._wb.close()
+
+
+def _ods_text(node) -> str:
+    """The text of an ODF cell or paragraph (``text:s`` runs of spaces, line breaks)."""
+    from odf.element import Element
+    from odf.namespaces import OFFICENS, TEXTNS
+
+    out = []
+    seen_p = False
+    for frag in node.childNodes:
+        if isinstance(frag, Element):
+            if frag.qname == (TEXTNS, "s"):
+                out.append(" " * int(frag.attributes.get((TEXTNS, "c"), 1)))
+            elif frag.qname in ((TEXTNS, "line-break"),):
+                out.append("\n")
+            elif frag.qname == (TEXTNS, "tab"):
+                out.append("\t")
+            elif frag.qname == (OFFICENS, "annotation"):
+                continue
+            else:
+                if frag.qname == (TEXTNS, "p"):
+                    if seen_p:
+                        out.append("\n")
+                    seen_p = True
+                out.append(_ods_text(frag))
+        else:
+            out.append(str(frag))
+    return "".join(out)
+
+
+def _ods_value(cell):
+    """One ODF cell -> a Python value (None when empty), by its stored type, not its display.
+
+    Booleans are read from ``office:boolean-value`` (a French LibreOffice displays VRAI/FAUX);
+    dates from ``office:date-value`` (any year: 0023 stays 0023, for the validator to refuse).
+    """
+    from odf.namespaces import OFFICENS
+
+    a = cell.attributes
+    kind = a.get((OFFICENS, "value-type"))
+    if kind is None:
+        text = _ods_text(cell)
+        return text if text else None
+    if kind == "boolean":
+        return str(a.get((OFFICENS, "boolean-value"), "")).lower() == "true"
+    if kind in ("float", "percentage", "currency"):
+        v = float(a.get((OFFICENS, "value")))
+        return int(v) if v.is_integer() and abs(v) < 1e15 else v
+    if kind == "date":
+        v = str(a.get((OFFICENS, "date-value")))
+        try:
+            if "T" in v:
+                return _dt.datetime.fromisoformat(v)
+            return _dt.date.fromisoformat(v)
+        except ValueError:
+            return v  # a year the standard library cannot hold: the validator says so
+    if kind == "time":
+        return _ods_text(cell) or str(a.get((OFFICENS, "time-value")))
+    return _ods_text(cell)
+
+
+def _ods_rows(table) -> list[list]:
+    """Rows of an ODF table: repeated rows and cells expanded, trailing empty ones dropped,
+    blank rows in between kept (so row numbers stay the spreadsheet's)."""
+    from odf.namespaces import TABLENS
+    from odf.table import TableRow
+
+    cell_names = {(TABLENS, "table-cell"), (TABLENS, "covered-table-cell")}
+    out: list[list] = []
+    empty_rows = 0
+    for row in table.getElementsByType(TableRow):
+        cells: list = []
+        empty_cells = 0
+        for cell in row.childNodes:
+            if getattr(cell, "qname", None) not in cell_names:
+                continue
+            rep = int(cell.attributes.get((TABLENS, "number-columns-repeated"), 1))
+            v = _ods_value(cell)
+            if v is None:
+                empty_cells += rep
+            else:
+                cells.extend([None] * empty_cells)
+                empty_cells = 0
+                cells.extend([v] * rep)
+        rep = int(row.attributes.get((TABLENS, "number-rows-repeated"), 1))
+        if not cells:
+            empty_rows += rep
+        else:
+            out.extend([[] for _ in range(empty_rows)])
+            empty_rows = 0
+            out.extend(list(cells) for _ in range(rep))
+    return out
+
+
+def _read_book(path: Path, file: str, sheet: str | None, table: str | None = None):
+    book = _Book(path, file)
+    try:
+        return book.frame(sheet, file, table)
     finally:
-        wb.close()
-    return _rows_to_frame(rows, file)
+        book.close()
 
 
-def _read_parquet(path: Path, file: str):
+def _read_parquet(path: Path, file: str, table: str | None = None):
     import pandas as pd
 
     try:
@@ -274,27 +485,35 @@ def _read_parquet(path: Path, file: str):
         raise _file_problem(file, f"fichier Parquet illisible ({type(exc).__name__})",
                             f"unreadable Parquet file ({type(exc).__name__})") from None
     rows = [[str(c) for c in df.columns]] + df.astype(object).values.tolist()
-    return _rows_to_frame(rows, file)
+    return _rows_to_frame(rows, file, table)
 
 
-def read_table_file(path, *, sheet: str | None = None, display_name: str | None = None):
-    """Read one CSV, XLSX (one sheet) or Parquet file into a DataFrame of strings.
+def read_table_file(path, *, sheet: str | None = None, display_name: str | None = None,
+                    table: str | None = None):
+    """Read one CSV, XLSX or ODS (one sheet) or Parquet file into a DataFrame of strings.
 
     Survives files saved by French Excel or LibreOffice: the delimiter
     (``;``, ``,`` or tab) is sniffed from the header line; the encoding is
     UTF-8 (with or without byte-order mark), else Windows-1252; header names
     are stripped of stray spaces; fully empty rows and columns without a
-    header are dropped. XLSX date cells become ``YYYY-MM-DD``, whole numbers
-    lose their ``.0``, booleans become ``yes``/``no``.
+    header are dropped. XLSX and ODS date cells become ``YYYY-MM-DD``, whole
+    numbers lose their ``.0``, booleans become ``yes``/``no``.
 
     Parameters
     ----------
     path : path-like
-        ``.csv`` (or ``.txt``), ``.xlsx``/``.xlsm`` or ``.parquet`` file.
+        ``.csv`` (or ``.txt``), ``.xlsx``/``.xlsm``, ``.ods`` (LibreOffice) or
+        ``.parquet`` file.
     sheet : str, optional
         Sheet of a workbook (case-insensitive); default the first sheet.
     display_name : str, optional
         Name used in messages (default: the file name, plus ``[sheet]``).
+    table : str, optional
+        The contract table the file holds (``"visits"``...). When given, title
+        rows above the header row are skipped: a row among the first ten filled
+        ones that names more of the table's columns (codes or French headers)
+        than the first filled row is the header. The skipped rows' numbers are
+        in ``df.attrs["title_rows"]`` and the header's in ``df.attrs["header_row"]``.
 
     Returns
     -------
@@ -321,20 +540,28 @@ def read_table_file(path, *, sheet: str | None = None, display_name: str | None 
     suffix = p.suffix.lower()
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            return _read_csv(p, file)
-        if suffix in (".xlsx", ".xlsm"):
-            return _read_xlsx(p, file, sheet)
+            return _read_csv(p, file, table)
+        if suffix in WORKBOOK_SUFFIXES:
+            return _read_book(p, file, sheet, table)
         if suffix == ".parquet":
-            return _read_parquet(p, file)
+            return _read_parquet(p, file, table)
     except OSError as exc:
         raise _file_problem(file, f"lecture impossible ({exc.strerror})",
                             f"cannot read the file ({exc.strerror})") from None
+    raise _unsupported(file, suffix)
+
+
+def _unsupported(file: str, suffix: str) -> DataError:
     if suffix == ".xls":
-        raise _file_problem(file, "ancien format Excel .xls : enregistrez le fichier en .xlsx",
-                            "old Excel .xls format: save the file as .xlsx")
-    raise _file_problem(
-        file, f"format non pris en charge « {suffix} » (attendu : .csv, .xlsx ou .parquet)",
-        f"unsupported format '{suffix}' (expected .csv, .xlsx or .parquet)")
+        return _file_problem(file, "ancien format Excel .xls : enregistrez le fichier en .xlsx "
+                             "(ou .ods)", "old Excel .xls format: save the file as .xlsx (or .ods)")
+    if suffix in (".numbers", ".fods", ".xlsb"):
+        return _file_problem(
+            file, f"format « {suffix} » non pris en charge : enregistrez le classeur en .xlsx ou "
+            ".ods", f"format '{suffix}' not supported: save the workbook as .xlsx or .ods")
+    return _file_problem(
+        file, f"format non pris en charge « {suffix} » (attendu : .csv, .xlsx, .ods ou .parquet)",
+        f"unsupported format '{suffix}' (expected .csv, .xlsx, .ods or .parquet)")
 
 
 # ---------------------------------------------------------------------------
@@ -459,24 +686,48 @@ def _hash_files(paths: list[Path]) -> str:
     return h.hexdigest()
 
 
-def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
+def _title_notice(df, file: str):
+    """The notice for title rows skipped above a table's headers (None if there were none)."""
+    from .validation import Notice
+
+    rows = df.attrs.get("title_rows")
+    if not rows:
+        return None
+    head = df.attrs.get("header_row")
+    which = (f"ligne {rows[0]}" if len(rows) == 1 else
+             "lignes " + ", ".join(str(r) for r in rows))
+    which_en = (f"row {rows[0]}" if len(rows) == 1 else
+                "rows " + ", ".join(str(r) for r in rows))
+    return Notice(
+        f"{file} : {which} au-dessus des titres de colonnes ignorée(s) (titre, remarques) ; les "
+        f"titres sont lus ligne {head}, les numéros de ligne des messages restent ceux du "
+        "tableur.",
+        f"{file}: {which_en} above the column headers skipped (title, notes); the headers are "
+        f"read on row {head}; row numbers in messages stay the spreadsheet's.")
+
+
+def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list]:
     """Read a data source's raw tables without validating them.
 
     Parameters
     ----------
     path : path-like
-        A folder (one file per table, ``.csv``/``.xlsx``/``.parquet``, plus
-        ``evaluation.yml``) or one ``.xlsx`` workbook (one sheet per table;
-        ``evaluation.yml`` beside it, or else a sheet ``evaluation`` of
-        ``key``/``value`` rows with dotted keys such as ``change.start``).
+        A folder (one file per table, ``.csv``/``.xlsx``/``.ods``/``.parquet``,
+        plus ``evaluation.yml``) or one ``.xlsx``/``.xlsm``/``.ods`` workbook
+        (one sheet per table; ``evaluation.yml`` beside it, or else a sheet
+        ``evaluation`` of ``key``/``value`` rows with dotted keys such as
+        ``change.start``). Title rows above a table's headers are skipped
+        (with a notice).
 
     Returns
     -------
     tuple
         ``(raw, evaluation, files, paths, notices)``: table name -> string
         DataFrame (see :func:`read_table_file`); the evaluation dict (None
-        if absent); table name -> display name; the files read (for the
-        checksum); notices (plain strings, French).
+        if absent); table name -> display name (``"visits.csv"``,
+        ``"saisie.ods[visits]"``; ``files["_workbook"]`` is the workbook's
+        name for a workbook source); the files read (for the checksum);
+        notices (:class:`qsp_eval.validation.Notice`, French str with ``.en``).
 
     Examples
     --------
@@ -488,8 +739,17 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
     raw: dict = {}
     files: dict[str, str] = {}
     paths: list[Path] = []
+    notices: list = []
     evaluation = None
     problems: list[Problem] = []
+
+    def keep(table, df, disp):
+        raw[table] = df
+        files[table] = disp
+        n = _title_notice(df, disp)
+        if n is not None:
+            notices.append(n)
+
     if p.is_dir():
         entries = {q.name.lower(): q for q in p.iterdir() if q.is_file()}
         for table in TABLES:
@@ -502,14 +762,23 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
                     f"several files for table {table} ("
                     + ", ".join(q.name for q in found) + "): keep only one"))
                 continue
-            if found:
-                try:
-                    raw[table] = read_table_file(found[0])
-                except DataError as exc:
-                    problems.extend(exc.problems)
-                    continue
-                files[table] = found[0].name
-                paths.append(found[0])
+            if not found:
+                # "sessions.xls", "sessions.numbers": say why it is not read, rather than
+                # "sessions missing"
+                other = sorted(q for n, q in entries.items()
+                               if Path(n).stem == table and not n.startswith("~$")
+                               and Path(n).suffix not in (".bak", ".tmp", ".lock"))
+                if other:
+                    problems.extend(_unsupported(other[0].name, other[0].suffix.lower())
+                                    .problems)
+                continue
+            try:
+                df = read_table_file(found[0], table=table)
+            except DataError as exc:
+                problems.extend(exc.problems)
+                continue
+            keep(table, df, found[0].name)
+            paths.append(found[0])
         ev = next((entries[n] for n in _EVALUATION_NAMES if n in entries), None)
         if ev is not None:
             files["evaluation"] = ev.name
@@ -518,58 +787,57 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list[str]]:
             except DataError as exc:
                 problems.extend(exc.problems)
             paths.append(ev)
-    elif p.is_file() and p.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
+    elif p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES:
+        book = _Book(p, p.name)
         try:
-            wb = load_workbook(p, read_only=True)
-            sheetnames = list(wb.sheetnames)
-            wb.close()
-        except Exception:  # noqa: BLE001 - any failure means unreadable
-            raise _file_problem(p.name, "classeur Excel illisible : enregistrez-le au format .xlsx",
-                                "unreadable Excel workbook: save it as .xlsx") from None
-        paths.append(p)
-        for table in TABLES:
-            name = _find_sheet(sheetnames, table)
-            if name is None:
-                continue
-            disp = f"{p.name}[{name}]"
-            try:
-                raw[table] = read_table_file(p, sheet=name, display_name=disp)
-            except DataError as exc:
-                problems.extend(exc.problems)
-                continue
-            files[table] = disp
-        ev = next((p.parent / n for n in _EVALUATION_NAMES if (p.parent / n).is_file()), None)
-        if ev is not None:
-            files["evaluation"] = ev.name
-            try:
-                evaluation = read_evaluation_file(ev)
-            except DataError as exc:
-                problems.extend(exc.problems)
-            paths.append(ev)
-        elif _find_sheet(sheetnames, _EVALUATION_SHEET) is not None:
-            name = _find_sheet(sheetnames, _EVALUATION_SHEET)
-            disp = f"{p.name}[{name}]"
-            files["evaluation"] = disp
-            try:
-                sheet = read_table_file(p, sheet=name, display_name=disp)
-                evaluation = _evaluation_from_sheet(sheet, disp) if len(sheet.columns) else {}
-            except DataError as exc:
-                problems.extend(exc.problems)
+            paths.append(p)
+            files["_workbook"] = p.name
+            for table in TABLES:
+                name = _find_sheet(book.sheetnames, table)
+                if name is None:
+                    continue
+                disp = f"{p.name}[{name}]"
+                try:
+                    keep(table, book.frame(name, disp, table), disp)
+                except DataError as exc:
+                    problems.extend(exc.problems)
+            ev = next((p.parent / n for n in _EVALUATION_NAMES if (p.parent / n).is_file()),
+                      None)
+            if ev is not None:
+                files["evaluation"] = ev.name
+                try:
+                    evaluation = read_evaluation_file(ev)
+                except DataError as exc:
+                    problems.extend(exc.problems)
+                paths.append(ev)
+            elif _find_sheet(book.sheetnames, _EVALUATION_SHEET) is not None:
+                name = _find_sheet(book.sheetnames, _EVALUATION_SHEET)
+                disp = f"{p.name}[{name}]"
+                files["evaluation"] = disp
+                try:
+                    sheet = book.frame(name, disp)
+                    evaluation = _evaluation_from_sheet(sheet, disp) if len(sheet.columns) \
+                        else {}
+                except DataError as exc:
+                    problems.extend(exc.problems)
+        finally:
+            book.close()
     elif not p.exists():
-        raise _file_problem(str(p), "source de données introuvable (dossier ou classeur .xlsx)",
-                            "data source not found (folder or .xlsx workbook)")
+        raise _file_problem(str(p), "source de données introuvable (dossier, ou classeur .xlsx "
+                            "ou .ods)", "data source not found (folder, or .xlsx or .ods "
+                            "workbook)")
     else:
-        raise _file_problem(
-            p.name,
-            "une source de données est un dossier (sessions.csv, visits.csv..., evaluation.yml) "
-            "ou un classeur .xlsx avec une feuille par table",
-            "a data source is a folder (sessions.csv, visits.csv..., evaluation.yml) or an "
-            ".xlsx workbook with one sheet per table")
+        fr = ("une source de données est un dossier (sessions.csv, visits.csv..., "
+              "evaluation.yml) ou un classeur .xlsx ou .ods avec une feuille par table")
+        en = ("a data source is a folder (sessions.csv, visits.csv..., evaluation.yml) or an "
+              ".xlsx or .ods workbook with one sheet per table")
+        if p.suffix.lower() in (".xls", ".numbers", ".xlsb", ".fods"):
+            fr = _unsupported(p.name, p.suffix.lower()).problems[0].message_fr + " ; " + fr
+            en = _unsupported(p.name, p.suffix.lower()).problems[0].message_en + "; " + en
+        raise _file_problem(p.name, fr, en)
     if problems:
         raise DataError(problems)
-    return raw, evaluation, files, paths, []
+    return raw, evaluation, files, paths, notices
 
 
 def load_source(path, *, key: bytes | None = None, key_file=None, today=None):
@@ -626,7 +894,13 @@ def load_source(path, *, key: bytes | None = None, key_file=None, today=None):
             "changent d'une exécution à l'autre (ils ne sont jamais écrits).",
             "A random pseudonymisation key was drawn for this run: pseudonyms differ between "
             "runs (they are never written out)."))
-    if evaluation is None:
+    if evaluation is None and "_workbook" in files:
+        extra.append(Notice(
+            "Ni fichier evaluation.yml à côté du classeur, ni feuille « evaluation » : valeurs "
+            "par défaut (pas de date de lancement, pas de changement évalué).",
+            "Neither an evaluation.yml beside the workbook nor an 'evaluation' sheet: defaults "
+            "used (no launch date, no change under evaluation)."))
+    elif evaluation is None:
         extra.append(Notice(
             "Pas de fichier evaluation.yml : valeurs par défaut (pas de date de lancement, pas "
             "de changement évalué).",
@@ -815,124 +1089,31 @@ _EVALUATION_TEMPLATE_ROWS = (
 )
 
 
-def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
-    """Write the empty data-entry workbook for coordinators (``.xlsx``).
+def _template_content(lang: str) -> dict:
+    """What the template holds, whatever its format: sheets, headers, lists, explanations."""
+    from .schema import TABLES, VOCABULARIES, header_label
 
-    One sheet per table of the contract (sheet names and column headers are
-    the contract's names, so a filled copy loads without change), with
-    drop-down lists of the labels (French, or English with ``lang="en"``)
-    for every coded column, whole-number checks on count columns and
-    ``jj/mm/aaaa`` date formats; a first sheet ``explications``
-    (``explanations``) with one row per column (table, column, required?,
-    meaning, allowed values, example); a sheet ``evaluation`` of key/value
-    rows standing for ``evaluation.yml``; and a hidden sheet ``listes``
-    holding the drop-down values.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination ``.xlsx`` (parent folders created).
-    lang : {"fr", "en"}, keyword-only
-        Language of labels and explanations.
-    rows : int, keyword-only
-        Number of rows that get drop-downs and formats.
-
-    Returns
-    -------
-    Path
-
-    Examples
-    --------
-    >>> # write_template("saisie.xlsx"); then fill it in Excel and run qsp-eval validate saisie.xlsx
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    from .errors import ParameterError
-    from .schema import TABLES, VOCABULARIES
-
-    if lang not in ("fr", "en"):
-        raise ParameterError("langue attendue : fr ou en", "expected language: fr or en")
     fr = lang == "fr"
-    p = Path(path)
-    if p.suffix.lower() != ".xlsx":
-        raise ParameterError(f"le modèle doit être un fichier .xlsx, pas « {p.name} »",
-                             f"the template must be an .xlsx file, not '{p.name}'")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    wb = Workbook()
-    expl = wb.active
-    expl.title = "explications" if fr else "explanations"
-    # hidden sheet of drop-down values, one column per vocabulary
-    lists = wb.create_sheet("listes" if fr else "lists")
-    ranges: dict[str, str] = {}
-    for j, (vocab, codes) in enumerate(VOCABULARIES.items(), start=1):
-        letter = get_column_letter(j)
-        lists.cell(1, j, vocab).font = bold
-        for i, (fr_lab, en_lab) in enumerate(codes.values(), start=2):
-            lists.cell(i, j, fr_lab if fr else en_lab)
-        ranges[vocab] = f"'{lists.title}'!${letter}$2:${letter}${len(codes) + 1}"
-    lists.sheet_state = "hidden"
-
-    heads = (("table", "colonne", "obligatoire ?", "signification", "valeurs permises",
+    lists = [(vocab, [v[0] if fr else v[1] for v in codes.values()])
+             for vocab, codes in VOCABULARIES.items()]
+    heads = (("table", "colonne", "code", "obligatoire ?", "signification", "valeurs permises",
               "exemple") if fr else
-             ("table", "column", "required?", "meaning", "allowed values", "example"))
-    expl.append(list(heads))
-    for c in expl[1]:
-        c.font = bold
-        c.fill = head_fill
+             ("table", "column", "code", "required?", "meaning", "allowed values", "example"))
+    expl = []
+    tables = []
     for tname, spec in TABLES.items():
-        ws = wb.create_sheet(tname)
-        ws.append(list(spec.names))
-        for j, col in enumerate(spec.columns, start=1):
-            cell = ws.cell(1, j)
-            cell.font = bold
-            cell.fill = head_fill
-            letter = get_column_letter(j)
-            ws.column_dimensions[letter].width = max(14, len(col.name) + 4)
-            area = f"{letter}2:{letter}{rows + 1}"
+        cols = []
+        for col in spec.columns:
             desc = col.description_fr if fr else col.description_en
-            if col.kind in ("category", "multi") and col.vocabulary:
-                dv = DataValidation(type="list", formula1=f"={ranges[col.vocabulary]}",
-                                    allow_blank=True)
-                if col.kind == "multi":
-                    dv.showErrorMessage = False
-                    dv.promptTitle = col.name
-                    dv.prompt = ("Plusieurs réponses : séparez-les par « ; »" if fr else
-                                 "Several answers: separate them with ';'")
-                    dv.showInputMessage = True
-                else:
-                    dv.error = ("Choisissez une valeur dans la liste" if fr else
-                                "Pick a value from the list")
-                    dv.errorTitle = col.name
-                    dv.showErrorMessage = True
-                ws.add_data_validation(dv)
-                dv.add(area)
-                ws.column_dimensions[letter].width = 24
-            elif col.kind == "int":
-                dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
-                                    allow_blank=True)
-                dv.error = ("Nombre entier positif ou nul" if fr else "Whole number, 0 or more")
-                dv.showErrorMessage = True
-                ws.add_data_validation(dv)
-                dv.add(area)
-            # column-level formats (no empty cells are created, so the file stays small)
-            if col.kind == "date":
-                ws.column_dimensions[letter].number_format = "DD/MM/YYYY"
-            elif col.kind in ("text", "id", "month"):
-                ws.column_dimensions[letter].number_format = "@"
-            # explanation row
             if col.vocabulary:
                 allowed = "; ".join(v[0] if fr else v[1] for v in VOCABULARIES[col.vocabulary]
                                     .values())
             else:
                 allowed = {
                     "date": "jj/mm/aaaa" if fr else "dd/mm/yyyy",
-                    "month": "AAAA-MM" if fr else "YYYY-MM",
-                    "int": "0, 1, 2..." if fr else "0, 1, 2...",
+                    "month": ("AAAA-MM, MM/AAAA ou mars-23" if fr else
+                              "YYYY-MM, MM/YYYY or Mar-23"),
+                    "int": "0, 1, 2...",
                 }.get(col.kind, "texte court" if fr else "short text")
             if col.kind == "multi":
                 allowed += " (plusieurs, séparés par « ; »)" if fr else " (several, separated by ';')"
@@ -946,46 +1127,179 @@ def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
                         if col.name == "session_id" else
                         ("Lieu" if fr else "Site") if col.name == "site" else col.name)
             required = col.required or (tname == "sessions" and col.name == "date")
-            expl.append([tname, col.name, ("oui" if fr else "yes") if required else
+            head = header_label(tname, col.name, lang)
+            expl.append([tname, head, col.name, ("oui" if fr else "yes") if required else
                          ("non" if fr else "no"), desc, allowed,
                          str(spec.example.get(col.name, ""))])
-        ws.freeze_panes = "A2"
+            cols.append({"name": col.name, "header": head, "kind": col.kind,
+                         "vocabulary": col.vocabulary})
+        tables.append((tname, cols))
     notes = (
-        [("", "", "", "Aucune donnée identifiante : pas de nom, prénom, téléphone, e-mail, "
-          "adresse, date de naissance ni numéro de sécurité sociale (le fichier serait refusé).",
-          "", ""),
-         ("", "", "", "visits : une ligne par passage ; session_id OU date pour relier le passage "
-          "à sa permanence. Colonne « age » possible à la place de age_band (convertie puis "
-          "effacée).", "", ""),
-         ("", "", "", "Les permanences tenues sans aucun passage restent des données : gardez "
-          "leur ligne dans sessions.", "", ""),
-         ("", "", "", "Vérifiez le fichier avec : qsp-eval validate CE_FICHIER.xlsx", "", "")]
+        ["Aucune donnée identifiante : pas de nom, prénom, téléphone, e-mail, adresse, date de "
+         "naissance ni numéro de sécurité sociale, dans aucune colonne, remarques comprises (le "
+         "fichier serait refusé).",
+         "Les titres de colonnes peuvent être ceux de ce modèle (en français) ou les codes de la "
+         "colonne « code » ; la ligne des titres doit rester la première ligne de chaque feuille.",
+         "visits : une ligne par passage ; Identifiant de permanence OU Date pour relier le "
+         "passage à sa permanence. Colonne « Âge » possible à la place de Tranche d'âge "
+         "(convertie puis effacée).",
+         "Les permanences tenues sans aucun passage restent des données : gardez leur ligne "
+         "dans sessions.",
+         "Vérifiez le fichier avec : qsp-eval validate CE_FICHIER (ou make validate "
+         "SOURCE=CE_FICHIER)"]
         if fr else
-        [("", "", "", "No identifying data: no name, phone number, e-mail, address, date of "
-          "birth or social security number (the file would be refused).", "", ""),
-         ("", "", "", "visits: one row per visit; session_id OR date links it to its session. "
-          "An 'age' column may replace age_band (banded then discarded).", "", ""),
-         ("", "", "", "Held sessions with no visit are data too: keep their row in sessions.",
-          "", ""),
-         ("", "", "", "Check the file with: qsp-eval validate THIS_FILE.xlsx", "", "")]
+        ["No identifying data: no name, phone number, e-mail, address, date of birth or social "
+         "security number, in any column, notes included (the file would be refused).",
+         "Column headers may be the codes of the 'code' column (or the French labels); the "
+         "header row must stay the first row of each sheet.",
+         "visits: one row per visit; session_id OR date links it to its session. An 'age' "
+         "column may replace age_band (banded then discarded).",
+         "Held sessions with no visit are data too: keep their row in sessions.",
+         "Check the file with: qsp-eval validate THIS_FILE (or make validate SOURCE=THIS_FILE)"]
     )
-    expl.append([])
-    for r in notes:
-        expl.append(list(r))
-    for letter, width in zip("ABCDEF", (18, 16, 12, 50, 60, 24)):
-        expl.column_dimensions[letter].width = width
-    for row in expl.iter_rows(min_row=2):
-        for c in row:
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-    expl.freeze_panes = "A2"
-    ev = wb.create_sheet("evaluation")
-    ev.append(["key", "value", "explication" if fr else "explanation"])
-    for c in ev[1]:
-        c.font = bold
-        c.fill = head_fill
+    ev_head = ["key", "value", "explication" if fr else "explanation"]
+    ev_rows = []
     for k, efr, een in _EVALUATION_TEMPLATE_ROWS:
         value = lang if k == "language" else ("default" if k == "disclosure.preset" else None)
-        ev.append([k, value, efr if fr else een])
+        ev_rows.append([k, value, efr if fr else een])
+    return {"fr": fr, "lists": lists, "lists_name": "listes" if fr else "lists",
+            "expl_name": "explications" if fr else "explanations", "expl_heads": list(heads),
+            "expl": expl, "notes": notes, "tables": tables, "ev_head": ev_head,
+            "ev_rows": ev_rows}
+
+
+def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
+    """Write the empty data-entry workbook for coordinators (``.xlsx`` or LibreOffice ``.ods``).
+
+    One sheet per table of the contract (sheet names are the contract's table
+    names; column headers are French labels, such as ``Genre`` or ``Tranche
+    d'âge``, with ``lang="fr"``, or the contract's codes with ``lang="en"``:
+    the loader reads both, so a filled copy loads without change), with
+    drop-down lists of the labels (French, or English) for every coded column,
+    whole-number checks on count columns and ``jj/mm/aaaa`` date formats; a
+    first sheet ``explications`` (``explanations``) with one row per column
+    (table, header, code, required?, meaning, allowed values, example); a
+    sheet ``evaluation`` of key/value rows standing for ``evaluation.yml``;
+    and a hidden sheet ``listes`` (``lists``) holding the drop-down values.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination ``.xlsx`` or ``.ods`` (parent folders created).
+    lang : {"fr", "en"}, keyword-only
+        Language of headers, labels and explanations.
+    rows : int, keyword-only
+        Number of rows that get drop-downs and formats.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> # write_template("saisie.xlsx"); then fill it in Excel and run qsp-eval validate saisie.xlsx
+    """
+    from .errors import ParameterError
+
+    if lang not in ("fr", "en"):
+        raise ParameterError("langue attendue : fr ou en", "expected language: fr or en")
+    p = Path(path)
+    if p.suffix.lower() not in (".xlsx", ".ods"):
+        raise ParameterError(f"le modèle doit être un fichier .xlsx ou .ods, pas « {p.name} »",
+                             f"the template must be an .xlsx or .ods file, not '{p.name}'")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    content = _template_content(lang)
+    if p.suffix.lower() == ".ods":
+        _write_template_ods(p, content, rows)
+    else:
+        _write_template_xlsx(p, content, rows)
+    return p
+
+
+def _write_template_xlsx(p: Path, c: dict, rows: int) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    fr = c["fr"]
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    wb = Workbook()
+    expl = wb.active
+    expl.title = c["expl_name"]
+    # hidden sheet of drop-down values, one column per vocabulary
+    lists = wb.create_sheet(c["lists_name"])
+    ranges: dict[str, str] = {}
+    for j, (vocab, labels) in enumerate(c["lists"], start=1):
+        letter = get_column_letter(j)
+        lists.cell(1, j, vocab).font = bold
+        for i, lab in enumerate(labels, start=2):
+            lists.cell(i, j, lab)
+        ranges[vocab] = f"'{lists.title}'!${letter}$2:${letter}${len(labels) + 1}"
+    lists.sheet_state = "hidden"
+    expl.append(c["expl_heads"])
+    for cell in expl[1]:
+        cell.font = bold
+        cell.fill = head_fill
+    for row in c["expl"]:
+        expl.append(row)
+    for tname, cols in c["tables"]:
+        ws = wb.create_sheet(tname)
+        ws.append([col["header"] for col in cols])
+        for j, col in enumerate(cols, start=1):
+            cell = ws.cell(1, j)
+            cell.font = bold
+            cell.fill = head_fill
+            letter = get_column_letter(j)
+            ws.column_dimensions[letter].width = max(14, len(col["header"]) + 4)
+            area = f"{letter}2:{letter}{rows + 1}"
+            if col["kind"] in ("category", "multi") and col["vocabulary"]:
+                dv = DataValidation(type="list", formula1=f"={ranges[col['vocabulary']]}",
+                                    allow_blank=True)
+                if col["kind"] == "multi":
+                    dv.showErrorMessage = False
+                    dv.promptTitle = col["header"]
+                    dv.prompt = ("Plusieurs réponses : séparez-les par « ; »" if fr else
+                                 "Several answers: separate them with ';'")
+                    dv.showInputMessage = True
+                else:
+                    dv.error = ("Choisissez une valeur dans la liste" if fr else
+                                "Pick a value from the list")
+                    dv.errorTitle = col["header"]
+                    dv.showErrorMessage = True
+                ws.add_data_validation(dv)
+                dv.add(area)
+                ws.column_dimensions[letter].width = max(24, len(col["header"]) + 4)
+            elif col["kind"] == "int":
+                dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
+                                    allow_blank=True)
+                dv.error = ("Nombre entier positif ou nul" if fr else "Whole number, 0 or more")
+                dv.showErrorMessage = True
+                ws.add_data_validation(dv)
+                dv.add(area)
+            # column-level formats (no empty cells are created, so the file stays small)
+            if col["kind"] == "date":
+                ws.column_dimensions[letter].number_format = "DD/MM/YYYY"
+            elif col["kind"] in ("text", "id", "month"):
+                ws.column_dimensions[letter].number_format = "@"
+        ws.freeze_panes = "A2"
+    expl.append([])
+    for note in c["notes"]:
+        expl.append(["", "", "", "", note, "", ""])
+    for letter, width in zip("ABCDEFG", (18, 24, 16, 12, 50, 60, 24)):
+        expl.column_dimensions[letter].width = width
+    for row in expl.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    expl.freeze_panes = "A2"
+    ev = wb.create_sheet("evaluation")
+    ev.append(c["ev_head"])
+    for cell in ev[1]:
+        cell.font = bold
+        cell.fill = head_fill
+    for row in c["ev_rows"]:
+        ev.append(row)
     ev.column_dimensions["B"].number_format = "@"
     ev.column_dimensions["A"].width = 20
     ev.column_dimensions["B"].width = 30
@@ -993,7 +1307,166 @@ def write_template(path, *, lang: str = "fr", rows: int = 1000) -> Path:
     # sheets order: explanations, tables, evaluation, (hidden) lists
     wb.move_sheet(lists, offset=len(wb.sheetnames))
     wb.save(p)
-    return p
+
+
+def _write_template_ods(p: Path, c: dict, rows: int) -> None:
+    """The template as a LibreOffice ``.ods`` (odfpy): same sheets, headers, drop-downs."""
+    from odf import number as onum
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import (
+        Style,
+        TableCellProperties,
+        TableColumnProperties,
+        TableProperties,
+        TextProperties,
+    )
+    from odf.table import (
+        ContentValidation,
+        ContentValidations,
+        ErrorMessage,
+        HelpMessage,
+        Table,
+        TableCell,
+        TableColumn,
+        TableRow,
+    )
+    from odf.text import P
+
+    fr = c["fr"]
+    doc = OpenDocumentSpreadsheet()
+    head = Style(name="qspHead", family="table-cell")
+    head.addElement(TableCellProperties(backgroundcolor="#DDEBF7"))
+    head.addElement(TextProperties(fontweight="bold"))
+    wrap = Style(name="qspWrap", family="table-cell")
+    wrap.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
+    date_style = onum.DateStyle(name="qspDateFr")
+    for part in (onum.Day(style="long"), onum.Text(text="/"), onum.Month(style="long"),
+                 onum.Text(text="/"), onum.Year(style="long")):
+        date_style.addElement(part)
+    text_style = onum.TextStyle(name="qspText")
+    text_style.addElement(onum.TextContent())
+    doc.automaticstyles.addElement(date_style)
+    doc.automaticstyles.addElement(text_style)
+    date_cell = Style(name="qspDate", family="table-cell", datastylename="qspDateFr")
+    text_cell = Style(name="qspTextCell", family="table-cell", datastylename="qspText")
+    hidden = Style(name="qspHidden", family="table")
+    hidden.addElement(TableProperties(display="false"))
+    for st in (head, wrap, date_cell, text_cell, hidden):
+        doc.automaticstyles.addElement(st)
+    widths: dict[str, Style] = {}
+
+    def col_style(cm: float) -> Style:
+        key = f"qspCol{int(cm * 10)}"
+        if key not in widths:
+            st = Style(name=key, family="table-column")
+            st.addElement(TableColumnProperties(columnwidth=f"{cm:.1f}cm"))
+            doc.automaticstyles.addElement(st)
+            widths[key] = st
+        return widths[key]
+
+    def cell(value, style=None, validation=None):
+        kw = {}
+        if style is not None:
+            kw["stylename"] = style
+        if validation is not None:
+            kw["contentvalidationname"] = validation
+        if value is None or value == "":
+            return TableCell(**kw)
+        tc = TableCell(valuetype="string", **kw)
+        tc.addElement(P(text=str(value)))
+        return tc
+
+    def text_row(values, style=None):
+        tr = TableRow()
+        for v in values:
+            tr.addElement(cell(v, style))
+        return tr
+
+    lists_name = c["lists_name"]
+    validations = ContentValidations()
+    cols_letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    ranges: dict[str, str] = {}
+    for j, (vocab, labels) in enumerate(c["lists"]):
+        letter = cols_letters[j]
+        ranges[vocab] = f"[${lists_name}.${letter}$2:.${letter}${len(labels) + 1}]"
+    tables_xml = []
+    n_val = 0
+    for tname, cols in c["tables"]:
+        t = Table(name=tname)
+        for col in cols:
+            t.addElement(TableColumn(stylename=col_style(
+                max(3.0, 0.25 * len(col["header"]) + 1.0))))
+        t.addElement(text_row([col["header"] for col in cols], head))
+        tr = TableRow(numberrowsrepeated=rows)
+        for col in cols:
+            vname = None
+            if col["kind"] in ("category", "multi") and col["vocabulary"]:
+                n_val += 1
+                vname = f"qspList{n_val}"
+                cv = ContentValidation(
+                    name=vname, condition="of:cell-content-is-in-list("
+                    f"{ranges[col['vocabulary']]})", allowemptycell="true",
+                    displaylist="unsorted", basecelladdress=f"{tname}.A2")
+                if col["kind"] == "multi":
+                    hm = HelpMessage(title=col["header"], display="true")
+                    hm.addElement(P(text="Plusieurs réponses : séparez-les par « ; »" if fr
+                                    else "Several answers: separate them with ';'"))
+                    cv.addElement(hm)
+                    cv.addElement(ErrorMessage(display="false"))
+                else:
+                    em = ErrorMessage(title=col["header"], display="true", messagetype="stop")
+                    em.addElement(P(text="Choisissez une valeur dans la liste" if fr else
+                                    "Pick a value from the list"))
+                    cv.addElement(em)
+                validations.addElement(cv)
+            elif col["kind"] == "int":
+                n_val += 1
+                vname = f"qspInt{n_val}"
+                cv = ContentValidation(
+                    name=vname, condition="of:cell-content-is-whole-number() and "
+                    "cell-content()>=0", allowemptycell="true", basecelladdress=f"{tname}.A2")
+                em = ErrorMessage(title=col["header"], display="true", messagetype="stop")
+                em.addElement(P(text="Nombre entier positif ou nul" if fr else
+                                "Whole number, 0 or more"))
+                cv.addElement(em)
+                validations.addElement(cv)
+            style = date_cell if col["kind"] == "date" else (
+                text_cell if col["kind"] in ("text", "id", "month") else None)
+            tr.addElement(cell(None, style, vname))
+        t.addElement(tr)
+        tables_xml.append(t)
+    doc.spreadsheet.addElement(validations)
+    expl = Table(name=c["expl_name"])
+    for cm in (3.2, 4.5, 3.0, 2.2, 9.0, 10.0, 4.0):
+        expl.addElement(TableColumn(stylename=col_style(cm)))
+    expl.addElement(text_row(c["expl_heads"], head))
+    for row in c["expl"]:
+        expl.addElement(text_row(row, wrap))
+    expl.addElement(TableRow())
+    for note in c["notes"]:
+        expl.addElement(text_row(["", "", "", "", note, "", ""], wrap))
+    doc.spreadsheet.addElement(expl)
+    for t in tables_xml:
+        doc.spreadsheet.addElement(t)
+    ev = Table(name="evaluation")
+    for cm in (4.0, 6.0, 14.0):
+        ev.addElement(TableColumn(stylename=col_style(cm)))
+    ev.addElement(text_row(c["ev_head"], head))
+    for k, v, e in c["ev_rows"]:
+        tr = TableRow()
+        tr.addElement(cell(k))
+        tr.addElement(cell(v, text_cell))
+        tr.addElement(cell(e, wrap))
+        ev.addElement(tr)
+    doc.spreadsheet.addElement(ev)
+    lists = Table(name=lists_name, stylename=hidden)
+    longest = max(len(labels) for _, labels in c["lists"])
+    lists.addElement(text_row([vocab for vocab, _ in c["lists"]], head))
+    for i in range(longest):
+        lists.addElement(text_row([labels[i] if i < len(labels) else None
+                                   for _, labels in c["lists"]]))
+    doc.spreadsheet.addElement(lists)
+    doc.save(str(p))
 
 
 # ---------------------------------------------------------------------------

@@ -50,6 +50,9 @@ __all__ = [
     "VOCABULARIES",
     "ITEM_CATEGORY",
     "TABLES",
+    "HEADERS_FR",
+    "header_label",
+    "column_for_header",
     "ColumnSpec",
     "TableSpec",
     "INTERNAL_COLUMNS",
@@ -356,6 +359,83 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 del C
+
+_SESSION_ID_FR = ("Identifiant de permanence", "Permanence", "Id permanence")
+_DATE_FR = ("Date", "Date de la permanence")
+_SITE_FR = ("Lieu", "Site")
+#: French column headers (what the French template shows; the first is the one written,
+#: the others are accepted too). Headers are matched like labels (case, accents, spaces,
+#: dashes and the inclusive dot are ignored); the contract's codes are always accepted.
+HEADERS_FR: dict[str, dict[str, tuple[str, ...]]] = {
+    "sessions": {
+        "date": _DATE_FR, "site": _SITE_FR, "status": ("Statut", "État"),
+        "theme": ("Thème",), "theme_category": ("Catégorie du thème", "Catégorie"),
+        "guest": ("Intervenant·e invité·e", "Intervenant invité", "Invité·e", "Invité"),
+        "format": ("Format", "Forme"),
+        "attendance": ("Nombre de passages", "Passages", "Fréquentation"),
+        "new_visitors": ("Nouvelles personnes", "Nouveaux", "Nouvelles venues"),
+        "session_id": _SESSION_ID_FR,
+    },
+    "visits": {
+        "session_id": _SESSION_ID_FR, "date": _DATE_FR, "site": _SITE_FR,
+        "visitor_code": ("Code personne", "Code visiteur", "Code de la personne"),
+        "first_visit": ("Première venue", "Première visite", "Premier passage"),
+        "gender": ("Genre", "Identité de genre"),
+        "orientation": ("Orientation", "Orientation sexuelle"),
+        "age_band": ("Tranche d'âge", "Tranche d'age", "Classe d'âge"),
+        "chemsex": ("Chemsex",), "injects": ("Injection", "Injecte", "Pratique l'injection"),
+        "products": ("Produits", "Produits consommés"),
+        "heard_via": ("Connu par", "A connu la permanence par", "Connaissance de la permanence"),
+    },
+    "services": {
+        "session_id": _SESSION_ID_FR, "date": _DATE_FR, "site": _SITE_FR,
+        "service": ("Prestation",), "count": ("Nombre", "Nombre de prestations"),
+    },
+    "distributions": {
+        "session_id": _SESSION_ID_FR, "date": _DATE_FR, "month": ("Mois",), "site": _SITE_FR,
+        "item": ("Matériel",), "quantity": ("Quantité", "Nombre"),
+    },
+    "survey_responses": {
+        "survey": ("Questionnaire", "Enquête"), "response_id": ("Numéro de réponse", "Réponse n°"),
+        "question": ("Question",), "answer": ("Réponse",),
+    },
+}
+
+
+def header_label(table: str, column: str, lang: str = "fr") -> str:
+    """The column header the template writes: French label, or the code in English.
+
+    Examples
+    --------
+    >>> header_label("visits", "gender"), header_label("visits", "gender", "en")
+    ('Genre', 'gender')
+    """
+    if lang == "fr":
+        return HEADERS_FR.get(table, {}).get(column, (column,))[0]
+    return column
+
+
+@functools.cache
+def _header_index(table: str) -> dict[str, str]:
+    idx = {normalise_label(c): c for c in TABLES[table].names}
+    for col, labels in HEADERS_FR.get(table, {}).items():
+        for lab in labels:
+            idx.setdefault(normalise_label(lab), col)
+    return idx
+
+
+def column_for_header(table: str, header: object) -> str | None:
+    """The contract column a header names (code or French label), or ``None``.
+
+    Examples
+    --------
+    >>> column_for_header("visits", " GENRE "), column_for_header("visits", "Tranche d’âge")
+    ('gender', 'age_band')
+    >>> column_for_header("sessions", "meteo") is None
+    True
+    """
+    return _header_index(table).get(normalise_label(header))
+
 
 INTERNAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "sessions": ("session_id", "date", "site", "status", "theme", "theme_category", "themed",

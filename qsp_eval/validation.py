@@ -45,7 +45,9 @@ from .schema import (
     Dataset,
     EvaluationConfig,
     Event,
+    column_for_header,
     empty_table,
+    header_label,
     lookup_code,
     normalise_label,
     suggest_code,
@@ -56,6 +58,7 @@ __all__ = [
     "build_dataset",
     "parse_evaluation",
     "parse_date",
+    "date_problem_text",
     "parse_month",
     "parse_count",
     "age_to_band",
@@ -111,6 +114,23 @@ _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
 _SERIAL = re.compile(r"^(\d{5})(?:\.0+)?$")
 _EXCEL_EPOCH = date(1899, 12, 30)
+#: Years a date of the data may have (pandas holds 1677..2262; a drop-in's records and its
+#: events fall well inside). A date outside is a typing slip (``0023`` for ``2023``).
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
+def _date_parts(s: str) -> tuple[int, int, int, str] | None:
+    """(year, month, day, year as typed) of a date-shaped string, not range-checked."""
+    m = _ISO.match(s)
+    if m:
+        return int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(1)
+    m = _DMY.match(s)
+    if m:
+        y = int(m.group(3))
+        if len(m.group(3)) == 2:
+            y += 2000
+        return y, int(m.group(2)), int(m.group(1)), m.group(3)
+    return None
 
 
 def parse_date(value: object) -> date | None:
@@ -119,32 +139,31 @@ def parse_date(value: object) -> date | None:
     Accepted: ``dd/mm/yyyy`` (also ``-`` or ``.``, and two-digit years read
     as 20yy), ``yyyy-mm-dd`` (optionally with a time, as written for Excel
     date cells), ``datetime.date`` objects, and Excel serial day numbers
-    between 25569 (1970-01-01) and 73050 (2099-12-31).
+    between 25569 (1970-01-01) and 73050 (2099-12-31). Years outside
+    1900-2100 (:data:`MIN_YEAR`, :data:`MAX_YEAR`) are refused: ``17/05/0023``
+    or ``01/01/0001`` are slips, and pandas cannot hold dates before 1677.
 
     Examples
     --------
     >>> parse_date("17/05/2023"), parse_date("2023-05-17"), parse_date("45063")
     (datetime.date(2023, 5, 17), datetime.date(2023, 5, 17), datetime.date(2023, 5, 17))
-    >>> parse_date("31/02/2023") is None
-    True
+    >>> parse_date("31/02/2023") is None, parse_date("17/05/0023") is None
+    (True, True)
     """
     if isinstance(value, datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, date):
-        return value
+        return value if MIN_YEAR <= value.year <= MAX_YEAR else None
     s = str(value).strip() if value is not None else ""
     if not s:
         return None
     try:
-        m = _ISO.match(s)
-        if m:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = _DMY.match(s)
-        if m:
-            y = int(m.group(3))
-            if len(m.group(3)) == 2:
-                y += 2000
-            return date(y, int(m.group(2)), int(m.group(1)))
+        parts = _date_parts(s)
+        if parts is not None:
+            y, mo, d, _ = parts
+            if not MIN_YEAR <= y <= MAX_YEAR:
+                return None
+            return date(y, mo, d)
         m = _SERIAL.match(s)
         if m:
             n = int(m.group(1))
@@ -155,20 +174,70 @@ def parse_date(value: object) -> date | None:
     return None
 
 
+def date_problem_text(value: object) -> tuple[str, str]:
+    """French and English text of the problem with a cell that :func:`parse_date` refused.
+
+    Says the expected form; when the cell is a date whose year is out of range
+    (``17/05/0023``, ``01/01/1200``), says so.
+
+    Examples
+    --------
+    >>> date_problem_text("17/05/0023")[1]
+    'year 0023 out of range (1900-2100): expected dd/mm/yyyy with a four-digit year (e.g. 17/05/2023)'
+    """
+    s = str(value).strip() if value is not None else ""
+    parts = _date_parts(s)
+    if isinstance(value, date):
+        parts = (value.year, value.month, value.day, f"{value.year:04d}")
+    if parts is not None and not MIN_YEAR <= parts[0] <= MAX_YEAR:
+        typed = parts[3]
+        return (f"année {typed} hors de la plage attendue ({MIN_YEAR}-{MAX_YEAR}) : attendu "
+                "jj/mm/aaaa avec l'année sur quatre chiffres (ex. 17/05/2023)",
+                f"year {typed} out of range ({MIN_YEAR}-{MAX_YEAR}): expected dd/mm/yyyy with "
+                "a four-digit year (e.g. 17/05/2023)")
+    return ("date invalide : attendu jj/mm/aaaa (ex. 17/05/2023)",
+            "invalid date: expected dd/mm/yyyy (e.g. 17/05/2023) or yyyy-mm-dd")
+
+
 _MONTH_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})$")
 _MONTH_FR = re.compile(r"^(\d{1,2})[/.\-](\d{4})$")
+#: French and English month names (normalised: lower case, no accents) and their numbers;
+#: abbreviations as French Excel writes them (``janv.``, ``févr.``, ``juil.``...).
+_MONTH_NAMES = {
+    **{n: i for i, names in enumerate((
+        ("janvier", "janv", "jan", "january"),
+        ("fevrier", "fevr", "fev", "feb", "february"),
+        ("mars", "mar", "march"),
+        ("avril", "avr", "apr", "april"),
+        ("mai", "may"),
+        ("juin", "jun", "june"),
+        ("juillet", "juil", "jul", "july"),
+        ("aout", "aug", "august"),
+        ("septembre", "sept", "sep", "september"),
+        ("octobre", "oct", "october"),
+        ("novembre", "nov", "november"),
+        ("decembre", "dec", "december")), start=1) for n in names},
+}
+_MONTH_WORD = re.compile(r"^([^\W\d_]+)\.?[ \-/.]*(?:(\d{4})|(\d{2}))$")
 
 
 def parse_month(value: object) -> str | None:
     """Parse a month cell into ``"YYYY-MM"``; ``None`` when invalid.
 
-    Accepted: ``2023-05``, ``2023/05``, ``05/2023``, or a full date (its month).
+    Accepted: ``2023-05``, ``2023/05``, ``05/2023``, a month name in French or
+    English, full or abbreviated, with a four- or two-digit year (``mars 2023``,
+    ``mars-23`` as French Excel shows a month, ``févr. 2024``, ``March 2023``),
+    or a full date (its month). Years outside 1900-2100 are refused.
 
     Examples
     --------
     >>> parse_month("05/2023"), parse_month("2023-5"), parse_month("2023-05-01")
     ('2023-05', '2023-05', '2023-05')
+    >>> parse_month("mars-23"), parse_month("Mars 2023"), parse_month("févr. 24")
+    ('2023-03', '2023-03', '2024-02')
     """
+    from .schema import normalise_label
+
     s = str(value).strip() if value is not None else ""
     m = _MONTH_ISO.match(s)
     if m:
@@ -178,11 +247,20 @@ def parse_month(value: object) -> str | None:
         if m:
             y, mo = int(m.group(2)), int(m.group(1))
         else:
-            d = parse_date(s)
-            if d is None:
-                return None
-            y, mo = d.year, d.month
-    if not (1 <= mo <= 12 and 1900 <= y <= 2100):
+            import unicodedata
+
+            plain = "".join(ch for ch in unicodedata.normalize("NFKD", s)
+                            if not unicodedata.combining(ch)).lower()
+            m = _MONTH_WORD.match(plain)
+            if m and normalise_label(m.group(1)) in _MONTH_NAMES:
+                mo = _MONTH_NAMES[normalise_label(m.group(1))]
+                y = int(m.group(2)) if m.group(2) else 2000 + int(m.group(3))
+            else:
+                d = parse_date(s)
+                if d is None:
+                    return None
+                y, mo = d.year, d.month
+    if not (1 <= mo <= 12 and MIN_YEAR <= y <= MAX_YEAR):
         return None
     return f"{y:04d}-{mo:02d}"
 
@@ -236,19 +314,47 @@ def _fmt_date(d: date) -> str:
 # ---------------------------------------------------------------------------
 # Collecting problems
 # ---------------------------------------------------------------------------
+_SHEET_NAME = re.compile(r"^(.+\.(?:xlsx|xlsm|ods))\[(.+)\]$", re.IGNORECASE)
+
+
+def _workbook_of(files: dict[str, str]) -> str | None:
+    if files.get("_workbook"):
+        return files["_workbook"]
+    for name in files.values():
+        m = _SHEET_NAME.match(str(name))
+        if m:
+            return m.group(1)
+    return None
+
+
 class _Ctx:
     def __init__(self, files: dict[str, str], today: date):
         self.files = files
         self.today = today
         self.problems: list[Problem] = []
         self.notices: list[Notice] = []
+        self.headers: dict[str, dict[str, str]] = {}  # table -> code -> header as written
+        self.pending: list[dict] = []  # rows that found no session (see _report_link_failures)
+        # the workbook's name when the source is one workbook (messages then speak of sheets)
+        self.workbook = _workbook_of(files)
 
     def file(self, table: str) -> str:
         return self.files.get(table, f"{table}.csv")
 
+    def where(self, table: str, lang: str = "fr") -> str:
+        """How a message names a table: ``sessions.csv``, or the sheet of the workbook."""
+        name = self.files.get(table, "evaluation.yml" if table == "evaluation" else
+                              f"{table}.csv")
+        m = _SHEET_NAME.match(name)
+        if m:
+            return f"la feuille « {m.group(2)} »" if lang == "fr" else f"the sheet '{m.group(2)}'"
+        return name
+
     def add(self, table, row, column, value, fr, en, *, safe=True):
         if value is not None:
             value = safe_value(value, today=self.today) if safe else str(value)
+        # the column as the user wrote it ("Genre", " Date "), not the contract's code
+        column = self.headers.get(table, {}).get(column, column)
         self.problems.append(Problem(self.file(table) if table in TABLES or table in self.files
                                      else table, row, column, value, fr, en))
 
@@ -320,8 +426,11 @@ def _parse_evaluation(obj, file: str, today: date):
             return None
         d = parse_date(v) if isinstance(v, str | date) else None
         if d is None:
-            bad(key, v, "date invalide : attendu jj/mm/aaaa ou aaaa-mm-jj",
-                "invalid date: expected dd/mm/yyyy or yyyy-mm-dd")
+            if isinstance(v, str | date) and "hors de la plage" in date_problem_text(v)[0]:
+                bad(key, v if isinstance(v, str) else v.isoformat(), *date_problem_text(v))
+            else:
+                bad(key, v, "date invalide : attendu jj/mm/aaaa ou aaaa-mm-jj",
+                    "invalid date: expected dd/mm/yyyy or yyyy-mm-dd")
         return d
 
     if obj is None:
@@ -573,11 +682,15 @@ class _Table:
     """One raw table after column triage: contract columns -> values by row."""
 
     def __init__(self, name: str, rows: list[int], cols: dict[str, list[str]],
-                 extra: dict[str, list[str]]):
+                 extra: dict[str, list[str]], dropped: dict[str, list[str]] | None = None):
         self.name = name
         self.rows = rows
         self.cols = cols  # contract (or "age") name -> values
         self.extra = extra  # unknown columns (kept only to scan them)
+        # free-text and untitled columns: dropped (notice or problem already given), but
+        # scanned for identifiers like every other column
+        self.dropped = dropped or {}
+        self.headerless = False  # no header recognised (reported once by _triage)
 
     def has(self, c):
         return c in self.cols
@@ -592,16 +705,16 @@ def _triage(ctx: _Ctx, name: str, df) -> _Table | None:
     except TypeError:
         ctx.add(name, None, None, None, "table illisible", "unreadable table")
         return None
-    spec = TABLES[name]
-    by_norm = {normalise_label(c): c for c in spec.names}
-    if name == "visits":
-        by_norm["age"] = "age"
     out: dict[str, list[str]] = {}
     extra: dict[str, list[str]] = {}
+    dropped: dict[str, list[str]] = {}
+    untitled: list[tuple[str, str, str]] = []
     seen_from: dict[str, str] = {}
+    headers = ctx.headers.setdefault(name, {})
     for j, col in enumerate(cols):
-        norm = normalise_label(col)
-        target = by_norm.get(norm)
+        target = column_for_header(name, col)
+        if target is None and name == "visits" and normalise_label(col) in ("age", "âge"):
+            target = "age"
         if target is not None:
             if target in out:
                 ctx.add(name, 1, col, None,
@@ -610,6 +723,7 @@ def _triage(ctx: _Ctx, name: str, df) -> _Table | None:
                 continue
             out[target] = data[j]
             seen_from[target] = col
+            headers[target] = col
             continue
         kind = identifier_column_kind(col)
         if kind is not None:
@@ -622,14 +736,22 @@ def _triage(ctx: _Ctx, name: str, df) -> _Table | None:
                     "file; the data must hold nothing that could identify a person")
             continue
         if not col or re.fullmatch(r"\(colonne [A-Z]+\)", col):
-            ctx.add(name, 1, col or None, None,
-                    "valeurs dans une colonne sans titre : une cellule contient peut-être un "
-                    "« ; » ou une « , » sans guillemets, ce qui décale les colonnes ; donnez un "
-                    "titre à la colonne ou supprimez-la",
-                    "values in a column without a header: a cell may hold an unquoted ';' or "
-                    "',' that shifts the columns; give the column a header or delete it")
+            if re.search(r"\.(csv|txt|tsv)$", ctx.file(name), re.IGNORECASE):
+                fr = ("valeurs dans une colonne sans titre : une cellule contient peut-être un "
+                      "« ; » ou une « , » sans guillemets, ce qui décale les colonnes ; donnez un "
+                      "titre à la colonne ou supprimez-la")
+                en = ("values in a column without a header: a cell may hold an unquoted ';' or "
+                      "',' that shifts the columns; give the column a header or delete it")
+            else:
+                fr = ("valeurs dans une colonne sans titre : donnez un titre à la colonne (voir "
+                      "les titres permis) ou supprimez-la")
+                en = ("values in a column without a header: give the column a header (see the "
+                      "allowed headers) or delete it")
+            untitled.append((col, fr, en))
+            dropped[col or f"(colonne {j + 1})"] = data[j]
             continue
         if is_free_text_column(col):
+            dropped[col] = data[j]
             n = sum(1 for v in data[j] if v)
             ctx.notice(
                 f"{ctx.file(name)} : colonne de texte libre « {col} » ignorée ({n} cellule(s) "
@@ -638,7 +760,32 @@ def _triage(ctx: _Ctx, name: str, df) -> _Table | None:
                 "text is never analysed nor published.")
             continue
         extra[col] = data[j]
-    return _Table(name, rows, out, extra)
+    t = _Table(name, rows, out, extra, dropped)
+    if not out and (extra or untitled or dropped):
+        # no header recognised (a title row, or headers typed in another language): one
+        # message, instead of one per column and one per row that cannot be linked
+        t.headerless = True
+        allowed = ", ".join(TABLES[name].names)
+        allowed_fr = ", ".join(header_label(name, c) for c in TABLES[name].names)
+        fr = ("aucun titre de colonne reconnu : la première ligne remplie doit porter les "
+              f"titres des colonnes ({allowed_fr} ; ou les codes : {allowed})")
+        en = ("no column header recognised: the first filled row must hold the column "
+              f"headers ({allowed})")
+        for i in range(min(len(rows), 10)):
+            cells = [data[j][i] for j in data if data[j][i]]
+            hits_ = sum(1 for c in cells if column_for_header(name, c))
+            if hits_ and 2 * hits_ >= len(cells):
+                fr = (f"les titres des colonnes semblent être à la ligne {rows[i]} : supprimez "
+                      "la ou les lignes au-dessus (titre, remarques), la ligne des titres doit "
+                      "être la première remplie")
+                en = (f"the column headers seem to be on row {rows[i]}: delete the row(s) "
+                      "above it (title, notes); the header row must be the first filled one")
+                break
+        ctx.add(name, None, None, None, fr, en)
+        return t
+    for col, fr, en in untitled:
+        ctx.add(name, 1, col or None, None, fr, en)
+    return t
 
 
 _NAME_LIKE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2,}(?:[ '\-][A-ZÀ-Ýa-zà-ÿ][a-zà-ÿ]+)*\.?$|"
@@ -648,13 +795,14 @@ _NAME_LIKE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]{2,}(?:[ '\-][A-ZÀ-Ýa-zà-ÿ][a
 def _scan_identifiers(ctx: _Ctx, t: _Table, *, skip: frozenset = frozenset()) -> set[tuple]:
     """Report cells whose content looks identifying; return the (column, i) cells hit.
 
-    Every column is scanned (session-date and month columns without the
-    date-of-birth rule); visitor codes are also refused when they look like
+    Every column is scanned, free-text, untitled and unknown columns included
+    (session-date and month columns without the date-of-birth rule); visitor codes are also refused when they look like
     a first name or a name ("Camille", "Jean Dupont", "Camille D.").
     """
     hits: set[tuple] = set()
     spec = TABLES[t.name]
-    for col, values in list(t.cols.items()) + list(t.extra.items()):
+    for col, values in (list(t.cols.items()) + list(t.extra.items())
+                        + list(t.dropped.items())):
         if col in skip:
             continue
         kind_col = spec.column(col).kind if col in spec.names else "text"
@@ -694,6 +842,8 @@ def _scan_identifiers(ctx: _Ctx, t: _Table, *, skip: frozenset = frozenset()) ->
 
 
 def _require(ctx: _Ctx, t: _Table, columns: tuple[str, ...]) -> bool:
+    if t.headerless:
+        return False
     ok = True
     for c in columns:
         if not t.has(c):
@@ -747,8 +897,7 @@ def _a_date(ctx, t, col, i, hits, *, launch=None, check_range=True):
         return None
     d = parse_date(v)
     if d is None:
-        ctx.add(t.name, t.rows[i], col, v, "date invalide : attendu jj/mm/aaaa (ex. 17/05/2023)",
-                "invalid date: expected dd/mm/yyyy (e.g. 17/05/2023) or yyyy-mm-dd")
+        ctx.add(t.name, t.rows[i], col, v, *date_problem_text(v))
         return None
     if check_range:
         shown = _fmt_date(d)
@@ -758,9 +907,9 @@ def _a_date(ctx, t, col, i, hits, *, launch=None, check_range=True):
         elif launch is not None and d < launch:
             ctx.add(t.name, t.rows[i], col, shown,
                     f"date antérieure au lancement du programme ({_fmt_date(launch)}, "
-                    "launch_date dans evaluation.yml)",
+                    f"launch_date dans {ctx.where('evaluation')})",
                     f"date before the programme's launch ({_fmt_date(launch)}, launch_date in "
-                    "evaluation.yml)")
+                    f"{ctx.where('evaluation', 'en')})")
     return d
 
 
@@ -775,6 +924,11 @@ class _Sessions:
         self.by_id: dict[str, dict] = {}
         self.by_date_site: dict[tuple, str] = {}
         self.by_date: dict[date, list[str]] = defaultdict(list)
+        # session rows whose date could not be read: {row, value, prev, next, problem}
+        self.bad_rows: list[dict] = []
+        # True when the sessions table is missing or has no usable date column: every link
+        # from another table then fails for that one reason
+        self.broken = False
 
     def add(self, rec):
         self.by_id.setdefault(rec["session_id"], rec)
@@ -788,17 +942,30 @@ def _build_sessions(ctx: _Ctx, t: _Table | None, launch):
 
     sess = _Sessions()
     if t is None:
+        sess.broken = True
         return empty_table("sessions"), sess
     hits = _scan_identifiers(ctx, t)
     ok_cols = _require(ctx, t, ("date",))
+    if not ok_cols:
+        sess.broken = True
     recs = []
     first_key: dict[tuple, int] = {}
     first_id: dict[str, int] = {}
+    prev_date = None
     for i, row in enumerate(t.rows):
+        n_before = len(ctx.problems)
         d = _a_date(ctx, t, "date", i, hits, launch=launch) if ok_cols else None
         if ok_cols and not t.get("date", i):
             ctx.add(t.name, row, "date", None, "date obligatoire manquante",
                     "required date missing")
+        if ok_cols and d is None and t.get("date", i) and ("date", i) not in hits:
+            sess.bad_rows.append({"row": row, "value": t.get("date", i), "prev": prev_date,
+                                  "next": None, "problem": n_before})
+        if d is not None:
+            for b in sess.bad_rows:
+                if b["next"] is None and b["row"] < row:
+                    b["next"] = d
+            prev_date = d
         site = t.get("site", i) or "main"
         status = _category(ctx, t, "status", i, "status", "held", hits)
         theme = t.get("theme", i) or None
@@ -855,22 +1022,28 @@ def _build_sessions(ctx: _Ctx, t: _Table | None, launch):
 
 
 def _link(ctx: _Ctx, t: _Table, i: int, sess: _Sessions, hits, *, month_ok=False):
-    """Find the session a row points to. Returns (session record or None, ok flag)."""
+    """Find the session a row points to. Returns (session record or None, ok flag).
+
+    A row pointing at no session is not reported here but kept in ``ctx.pending``:
+    :func:`_report_link_failures` reports such rows once per cause (the bad session row
+    they most likely belong to, or the missing date/identifier), with the rows counted.
+    """
     row = t.rows[i]
     sid = t.get("session_id", i)
     dval = t.get("date", i)
     site = t.get("site", i)
     if sid and ("session_id", i) not in hits:
         rec = sess.by_id.get(sid)
+        d_sid = None
         if rec is None:
-            d = parse_date(sid)
-            cands = sess.by_date.get(d, []) if d else []
+            d_sid = parse_date(sid)
+            cands = sess.by_date.get(d_sid, []) if d_sid else []
             if len(cands) == 1:
                 rec = sess.by_id[cands[0]]
         if rec is None:
-            ctx.add(t.name, row, "session_id", sid,
-                    f"aucune permanence avec cet identifiant dans {ctx.file('sessions')}",
-                    f"no session with this identifier in {ctx.file('sessions')}")
+            ctx.pending.append({"table": t.name, "row": row, "column": "session_id",
+                                "kind": "no_id", "value": sid, "date": d_sid,
+                                "month_ok": month_ok})
             return None, False
         if dval:
             d = parse_date(dval)
@@ -884,27 +1057,23 @@ def _link(ctx: _Ctx, t: _Table, i: int, sess: _Sessions, hits, *, month_ok=False
     if dval and ("date", i) not in hits:
         d = parse_date(dval)
         if d is None:
-            ctx.add(t.name, row, "date", dval,
-                    "date invalide : attendu jj/mm/aaaa (ex. 17/05/2023)",
-                    "invalid date: expected dd/mm/yyyy (e.g. 17/05/2023) or yyyy-mm-dd")
+            ctx.pending.append({"table": t.name, "row": row, "column": "date",
+                                "kind": "bad_date", "value": dval, "date": None,
+                                "month_ok": month_ok})
             return None, False
         if site:
             s_id = sess.by_date_site.get((d, site.casefold()))
             if s_id is None:
-                ctx.add(t.name, row, "date", _fmt_date(d),
-                        f"aucune permanence ce jour-là à ce lieu (« {site} ») dans "
-                        f"{ctx.file('sessions')}",
-                        f"no session on that day at that site ('{site}') in "
-                        f"{ctx.file('sessions')}")
+                ctx.pending.append({"table": t.name, "row": row, "column": "date",
+                                    "kind": "no_site", "value": _fmt_date(d), "date": d,
+                                    "site": site, "month_ok": month_ok})
                 return None, False
             return sess.by_id[s_id], True
         cands = sess.by_date.get(d, [])
         if not cands:
-            extra_fr = " ; ou donnez le mois (colonne month)" if month_ok else ""
-            extra_en = "; or give the month (column month)" if month_ok else ""
-            ctx.add(t.name, row, "date", _fmt_date(d),
-                    f"aucune permanence à cette date dans {ctx.file('sessions')}" + extra_fr,
-                    f"no session on this date in {ctx.file('sessions')}" + extra_en)
+            ctx.pending.append({"table": t.name, "row": row, "column": "date",
+                                "kind": "no_date", "value": _fmt_date(d), "date": d,
+                                "month_ok": month_ok})
             return None, False
         if len(cands) > 1:
             ctx.add(t.name, row, "date", _fmt_date(d),
@@ -922,9 +1091,107 @@ def _link(ctx: _Ctx, t: _Table, i: int, sess: _Sessions, hits, *, month_ok=False
     return None, False
 
 
+def _rows_text(rows: list[int], lang: str) -> str:
+    shown = ", ".join(str(r) for r in rows[:6]) + ("…" if len(rows) > 6 else "")
+    if lang == "fr":
+        return f"ligne {shown}" if len(rows) == 1 else f"{len(rows)} lignes : {shown}"
+    return f"row {shown}" if len(rows) == 1 else f"{len(rows)} rows: {shown}"
+
+
+def _matches_bad_row(item: dict, b: dict) -> bool:
+    """Does a row that found no session most likely belong to the bad session row ``b``?"""
+    if item["kind"] == "bad_date" or item["date"] is None:
+        return normalise_label(item["value"]) == normalise_label(b["value"])
+    d = item["date"]
+    parts = _date_parts(str(b["value"]).strip())
+    if parts is not None and (parts[1], parts[2]) == (d.month, d.day) and \
+            (not MIN_YEAR <= parts[0] <= MAX_YEAR or parts[0] % 100 == d.year % 100):
+        return True  # the same day and month, the year mistyped (0023 for 2023)
+    prev, nxt = b["prev"], b["next"]
+    if prev is not None and nxt is not None:
+        return prev < d < nxt
+    if prev is not None:
+        return prev < d <= prev + timedelta(days=31)
+    if nxt is not None:
+        return nxt - timedelta(days=31) <= d < nxt
+    return True  # the only session row, and it is unreadable
+
+
+def _report_link_failures(ctx: _Ctx, sess: _Sessions) -> None:
+    """Report the rows that found no session: once per cause, with the rows counted."""
+    import dataclasses
+
+    pending, ctx.pending = ctx.pending, []
+    if not pending:
+        return
+    s_where = ctx.where("sessions")
+    if sess.broken:
+        by_table: dict[str, list[int]] = defaultdict(list)
+        for item in pending:
+            by_table[item["table"]].append(item["row"])
+        for table, rows in by_table.items():
+            ctx.add(table, rows[0], None, None,
+                    f"{len(rows)} ligne(s) non reliée(s) à une permanence ({_rows_text(rows, 'fr')})"
+                    f" : {s_where} n'a pas pu être lue (voir le problème signalé pour elle)",
+                    f"{len(rows)} row(s) not linked to a session ({_rows_text(rows, 'en')}): "
+                    f"{ctx.where('sessions', 'en')} could not be read (see its problem)")
+        return
+    rest = []
+    attached: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for item in pending:
+        b = next((b for b in sess.bad_rows if _matches_bad_row(item, b)), None)
+        if b is None:
+            rest.append(item)
+        else:
+            attached[id(b)][item["table"]].append(item["row"])
+    for b in sess.bad_rows:
+        tables = attached.get(id(b))
+        if not tables:
+            continue
+        fr = "; ".join(f"{len(r)} ligne(s) de {ctx.where(t)} ({_rows_text(r, 'fr')})"
+                       for t, r in tables.items())
+        en = "; ".join(f"{len(r)} row(s) of {ctx.where(t, 'en')} ({_rows_text(r, 'en')})"
+                       for t, r in tables.items())
+        old = ctx.problems[b["problem"]]
+        ctx.problems[b["problem"]] = dataclasses.replace(
+            old,
+            message_fr=old.message_fr + f" ; {fr} se rapportent sans doute à cette permanence "
+            "et seront reliées une fois sa date corrigée",
+            message_en=old.message_en + f"; {en} most likely belong to this session and will be "
+            "linked once its date is fixed")
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for item in rest:
+        key = (item["table"], item["kind"], item["column"],
+               normalise_label(item["value"]), normalise_label(item.get("site", "")))
+        groups[key].append(item)
+    for (table, kind, column, _, _), items in groups.items():
+        first = items[0]
+        rows = [it["row"] for it in items]
+        more_fr = f" ({_rows_text(rows, 'fr')})" if len(rows) > 1 else ""
+        more_en = f" ({_rows_text(rows, 'en')})" if len(rows) > 1 else ""
+        if kind == "bad_date":
+            fr, en = date_problem_text(first["value"])
+        elif kind == "no_id":
+            fr = f"aucune permanence avec cet identifiant dans {s_where}"
+            en = f"no session with this identifier in {ctx.where('sessions', 'en')}"
+        elif kind == "no_site":
+            fr = (f"aucune permanence ce jour-là à ce lieu (« {first['site']} ») dans {s_where}")
+            en = (f"no session on that day at that site ('{first['site']}') in "
+                  f"{ctx.where('sessions', 'en')}")
+        else:
+            fr = f"aucune permanence à cette date dans {s_where}"
+            en = f"no session on this date in {ctx.where('sessions', 'en')}"
+            if first["month_ok"]:
+                fr += " ; ou donnez le mois (colonne month)"
+                en += "; or give the month (column month)"
+        ctx.add(table, first["row"], column, first["value"], fr + more_fr, en + more_en)
+
+
 def _link_columns_ok(ctx, t, alternatives):
     if any(t.has(c) for c in alternatives):
         return True
+    if t.headerless:
+        return False
     ctx.add(t.name, None, alternatives[0], None,
             "colonne absente : il faut " + " ou ".join(f"« {c} »" for c in alternatives),
             "missing column: one of " + ", ".join(f"'{c}'" for c in alternatives)
@@ -990,20 +1257,20 @@ def _build_visits(ctx: _Ctx, t: _Table, sess: _Sessions, key: bytes):
         rows = [t.rows[i] for i in idx]
         where = ", ".join(str(x) for x in rows[:5]) + ("…" if len(rows) > 5 else "")
         if rec_s["status"] == "cancelled":
-            ctx.add("visits", rows[0], "session_id" if t.has("session_id") else "date",
+            ctx.add("visits", rows[0], "session_id" if t.get("session_id", idx[0]) else "date",
                     _fmt_date(rec_s["date"]),
                     f"{len(rows)} passage(s) pour une permanence annulée (lignes {where}) ; "
-                    f"corrigez le statut dans {ctx.file('sessions')} (ligne {rec_s['_row']}) "
+                    f"corrigez le statut dans {ctx.where('sessions')} (ligne {rec_s['_row']}) "
                     "ou les passages",
                     f"{len(rows)} visit(s) at a cancelled session (rows {where}); fix the status "
-                    f"in {ctx.file('sessions')} (row {rec_s['_row']}) or the visits")
+                    f"in {ctx.where('sessions', 'en')} (row {rec_s['_row']}) or the visits")
             continue
         att = rec_s["attendance"]
         if att is not pd.NA and att is not None and att != len(rows):
             ctx.add("sessions", rec_s["_row"], "attendance", str(att),
-                    f"le décompte contredit {ctx.file('visits')}, qui a {len(rows)} passage(s) "
+                    f"le décompte contredit {ctx.where('visits')}, qui a {len(rows)} passage(s) "
                     f"pour cette permanence (lignes {where})",
-                    f"the tally contradicts {ctx.file('visits')}, which has {len(rows)} visit(s) "
+                    f"the tally contradicts {ctx.where('visits', 'en')}, which has {len(rows)} visit(s) "
                     f"for this session (rows {where})")
         new = rec_s["new_visitors"]
         if new is not pd.NA and new is not None:
@@ -1012,9 +1279,9 @@ def _build_visits(ctx: _Ctx, t: _Table, sess: _Sessions, key: bytes):
             n_known = sum(1 for x in fv if x != "unknown")
             if n_yes > new or (n_known == len(fv) and n_yes != new):
                 ctx.add("sessions", rec_s["_row"], "new_visitors", str(new),
-                        f"le décompte contredit {ctx.file('visits')}, qui a {n_yes} première(s) "
+                        f"le décompte contredit {ctx.where('visits')}, qui a {n_yes} première(s) "
                         "venue(s) pour cette permanence",
-                        f"the tally contradicts {ctx.file('visits')}, which has {n_yes} first "
+                        f"the tally contradicts {ctx.where('visits', 'en')}, which has {n_yes} first "
                         "visit(s) for this session")
     if not recs:
         return empty_table("visits")
@@ -1052,11 +1319,11 @@ def _products(ctx, t, i, hits):
 
 
 def _cancelled_problem(ctx, t, i, rec_s, what_fr, what_en):
-    ctx.add(t.name, t.rows[i], "session_id" if t.has("session_id") else "date",
+    ctx.add(t.name, t.rows[i], "session_id" if t.get("session_id", i) else "date",
             _fmt_date(rec_s["date"]),
-            f"{what_fr} pour une permanence annulée ({ctx.file('sessions')}, ligne "
+            f"{what_fr} pour une permanence annulée ({ctx.where('sessions')}, ligne "
             f"{rec_s['_row']})",
-            f"{what_en} at a cancelled session ({ctx.file('sessions')}, row {rec_s['_row']})")
+            f"{what_en} at a cancelled session ({ctx.where('sessions', 'en')}, row {rec_s['_row']})")
 
 
 def _build_services(ctx: _Ctx, t: _Table, sess: _Sessions):
@@ -1170,7 +1437,9 @@ def _build_survey(ctx: _Ctx, t: _Table, config: EvaluationConfig):
     import pandas as pd
 
     free = _free_text_questions(config.surveys)
-    # free-text answers are replaced before any scan: they are never kept nor echoed
+    # identifiers are looked for in every answer, free text included (never echoed: masked)
+    hits = _scan_identifiers(ctx, t)
+    # then free-text answers are replaced: they are never kept nor echoed
     n_free = 0
     if t.has("answer") and t.has("survey") and t.has("question"):
         ans = list(t.cols["answer"])
@@ -1185,7 +1454,6 @@ def _build_survey(ctx: _Ctx, t: _Table, config: EvaluationConfig):
             "par un marqueur (comptées, jamais lues ni publiées).",
             f"{ctx.file('survey_responses')}: {n_free} free-text answer(s) replaced by a "
             "placeholder (counted, never read nor published).")
-    hits = _scan_identifiers(ctx, t)
     ok = _require(ctx, t, ("survey", "response_id", "question"))
     recs = []
     seen: dict[tuple, int] = {}
@@ -1230,10 +1498,46 @@ def _build_survey(ctx: _Ctx, t: _Table, config: EvaluationConfig):
         except DataError as exc:
             extra = exc.problems
         ctx.problems.extend(extra or [])
+    _undeclared_questions_notice(ctx, recs, config.surveys)
     if not recs:
         return empty_table("survey_responses")
     df = pd.DataFrame(recs)
     return df[list(INTERNAL_COLUMNS["survey_responses"])].reset_index(drop=True)
+
+
+def _undeclared_questions_notice(ctx: _Ctx, recs: list[dict], surveys) -> None:
+    """A notice for questions answered in the table but not declared in evaluation.yml."""
+    import pandas as pd
+
+    declared: dict[str, set[str]] = {}
+    for sname, spec in (surveys or {}).items():
+        qs = spec.get("questions") if isinstance(spec, dict) else None
+        declared[str(sname)] = set(map(str, qs)) if isinstance(qs, dict) else set()
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for r in recs:
+        a = r["answer"]
+        if a is pd.NA or a is None or a == "":
+            continue
+        if r["question"] not in declared.get(r["survey"], set()):
+            counts[(r["survey"], r["question"])] += 1
+    if not counts:
+        return
+    items = sorted(counts.items())
+    shown = [f"{s}.{q} ({n} réponse(s))" for (s, q), n in items[:10]]
+    shown_en = [f"{s}.{q} ({n} answer(s))" for (s, q), n in items[:10]]
+    more = len(items) - 10
+    tail_fr = f" et {more} autre(s)" if more > 0 else ""
+    tail_en = f" and {more} more" if more > 0 else ""
+    ev = ctx.where("evaluation")
+    ctx.notice(
+        f"{ctx.where('survey_responses')} : question(s) répondue(s) mais non déclarée(s) dans "
+        f"{ev} (surveys) : " + ", ".join(shown) + tail_fr + " ; elles sont lues comme des "
+        "choix simples, sans libellé. Déclarez-les (type, libellés), et type free_text si ce "
+        "sont des réponses libres.",
+        f"{ctx.where('survey_responses', 'en')}: question(s) answered but not declared in "
+        f"{ev} (surveys): " + ", ".join(shown_en) + tail_en + "; they are read as single "
+        "choices without labels. Declare them (type, labels), with type free_text for "
+        "free answers.")
 
 
 def _coverage_notices(ctx: _Ctx, sessions, has_visits: bool, config: EvaluationConfig):
@@ -1259,6 +1563,48 @@ def _coverage_notices(ctx: _Ctx, sessions, has_visits: bool, config: EvaluationC
             ctx.notice(
                 f"{off} permanence(s) un autre jour que le {days_fr[wd]} (session_weekday).",
                 f"{off} session(s) on another day than {days_en[wd]} (session_weekday).")
+
+
+def _nothing_held(ctx: _Ctx, t: _Table | None, sessions) -> None:
+    """An empty sessions table (a template never filled) or no held session is an error."""
+    if t is None or t.headerless:
+        return
+    if not t.rows:
+        ctx.add("sessions", None, None, None,
+                f"aucune permanence : {ctx.where('sessions')} est vide (modèle pas encore "
+                "rempli ?) ; saisissez une ligne par permanence, tenue ou annulée",
+                f"no session: {ctx.where('sessions', 'en')} is empty (template not filled "
+                "yet?); enter one row per session, held or cancelled")
+    elif len(sessions) and not (sessions["status"] == "held").any() and not any(
+            p.file == ctx.file("sessions") for p in ctx.problems):
+        ctx.add("sessions", None, "status", None,
+                f"aucune permanence tenue : les {len(sessions)} permanence(s) de "
+                f"{ctx.where('sessions')} sont toutes annulées ; il n'y a rien à évaluer",
+                f"no held session: the {len(sessions)} session(s) of "
+                f"{ctx.where('sessions', 'en')} are all cancelled; there is nothing to evaluate")
+
+
+def _merge_repeats(problems: list[Problem]) -> list[Problem]:
+    """Say once a problem repeated on several rows (same file, column, value, message)."""
+    import dataclasses
+
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        key = (p.file, p.column, p.value, p.message_fr, p.message_en) if p.row is not None \
+            else (id(p),)
+        groups.setdefault(key, []).append(p)
+    out = []
+    for items in groups.values():
+        if len(items) == 1:
+            out.append(items[0])
+            continue
+        rows = sorted({p.row for p in items})
+        first = min(items, key=lambda p: p.row)
+        out.append(dataclasses.replace(
+            first,
+            message_fr=first.message_fr + f" (même problème sur {_rows_text(rows, 'fr')})",
+            message_en=first.message_en + f" (same problem on {_rows_text(rows, 'en')})"))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -1288,7 +1634,9 @@ def build_dataset(raw: dict, evaluation: dict | None, *, files: dict[str, str] |
         Parsed ``evaluation.yml`` (see :func:`parse_evaluation`).
     files : dict[str, str], keyword-only, optional
         Table name -> display name for messages (``"visits.csv"``,
-        ``"donnees.xlsx[visits]"``); default ``"<table>.csv"``.
+        ``"donnees.xlsx[visits]"``); default ``"<table>.csv"``. The key
+        ``"_workbook"`` names the workbook when the source is one (messages then
+        speak of its sheets), as :func:`qsp_eval.io.read_source` gives it.
     key : bytes, keyword-only, optional
         Pseudonymisation key for ``visitor_code``; default a fresh random
         key (said in the notices).
@@ -1348,10 +1696,18 @@ def build_dataset(raw: dict, evaluation: dict | None, *, files: dict[str, str] |
             if t is not None:
                 tables[name] = t
     if "sessions" not in raw or raw.get("sessions") is None:
-        ctx.add("sessions", None, None, None,
-                "table des permanences absente (sessions.csv, ou feuille « sessions ») : elle "
-                "est obligatoire",
-                "sessions table missing (sessions.csv, or sheet 'sessions'): it is required")
+        if ctx.workbook:
+            ctx.add(ctx.workbook, None, None, None,
+                    "pas de feuille « sessions » (les permanences) dans ce classeur : elle est "
+                    "obligatoire ; ajoutez une feuille nommée sessions, une ligne par permanence",
+                    "no sheet 'sessions' in this workbook: it is required; add a sheet named "
+                    "sessions, one row per session")
+        else:
+            ctx.add("sessions", None, None, None,
+                    "table des permanences absente (fichier sessions.csv, .xlsx, .ods ou "
+                    ".parquet dans le dossier) : elle est obligatoire",
+                    "sessions table missing (a sessions.csv, .xlsx, .ods or .parquet file in "
+                    "the folder): it is required")
     if key is None:
         key = secrets.token_bytes(32)
         if "visits" in tables and tables["visits"].has("visitor_code"):
@@ -1369,9 +1725,13 @@ def build_dataset(raw: dict, evaluation: dict | None, *, files: dict[str, str] |
     out["survey_responses"] = (_build_survey(ctx, tables["survey_responses"], config)
                                if "survey_responses" in tables
                                else empty_table("survey_responses"))
+    _report_link_failures(ctx, sess)
+    _nothing_held(ctx, tables.get("sessions"), out["sessions"])
     if ctx.problems:
-        # grouped by file, then in spreadsheet order (file-level problems first)
-        raise DataError(sorted(ctx.problems, key=lambda p: (str(p.file), p.row or 0)))
+        # one message per mistake: the same problem on several rows is said once, then
+        # grouped by file, in spreadsheet order (file-level problems first)
+        raise DataError(sorted(_merge_repeats(ctx.problems),
+                               key=lambda p: (str(p.file), p.row or 0)))
     _coverage_notices(ctx, out["sessions"], "visits" in tables, config)
     supplied = {}
     for name, t in tables.items():

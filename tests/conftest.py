@@ -7,14 +7,39 @@ when the loader is not available.
 The dataset is shared by every test of the session: **do not modify it** (analysis functions
 never mutate their input; a test that wants to change a table works on a copy).  At the end
 of the session the fixture checks that no table was changed and fails the teardown if one was.
+
+Hypothesis profiles (registered here, before any test module is imported, so that every
+``@settings(...)`` of the suite inherits from the loaded profile):
+
+``ci`` (default)
+    ``derandomize=True`` and no example database: every run of the same commit draws the
+    same examples, so ``make test`` gives the same result on every clean run (a failure is
+    a failure of the commit, not of chance).
+``explore``
+    Random draws (a new seed each run), still without a database, with more examples where
+    a test does not fix its own count. Used by ``make test-slow``
+    (``HYPOTHESIS_PROFILE=explore``) to look further for unexpected inputs; a failure found
+    there prints the ``@example`` / seed to reproduce it, to be added to the test.
+
+Choose with the ``HYPOTHESIS_PROFILE`` environment variable.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "explore", derandomize=False, database=None, deadline=None, max_examples=300,
+    print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example"

@@ -136,7 +136,11 @@ def test_template_command(tmp_path, capsys):
     # not overwritten without --force
     assert main(["template", str(out)]) == 2
     assert main(["template", str(out), "--force", "--lang", "en"]) == 0
-    assert main(["validate", str(out)]) == 0
+    capsys.readouterr()
+    # an unfilled template is refused: one message that says so
+    assert main(["validate", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "1 problème(s)" in err and "est vide" in err
     assert main(["template", str(tmp_path / "x.csv")]) == 2
 
 
@@ -179,3 +183,55 @@ def test_unexpected_error_never_prints_a_pseudonym_or_an_identifier(tmp_path, ca
     monkeypatch.setattr(validate, "run", boom2)
     assert main(["validate", str(src)]) != 0
     assert "camille" not in capsys.readouterr().err
+
+
+def test_validate_ods_workbook_and_template_ods(tmp_path, capsys):
+    import datetime as dt
+
+    from test_io import write_ods
+
+    out = tmp_path / "modele.ods"
+    assert main(["template", str(out)]) == 0 and out.is_file()
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 2
+    assert "est vide" in capsys.readouterr().err
+    book = write_ods(tmp_path / "saisie.ods", {
+        "sessions": [["Date", "Statut"], [dt.date(2023, 5, 17), "Tenue"],
+                     [dt.date(2023, 5, 24), "Annulée"]],
+        "visits": [["Date", "Code personne", "Genre"], [dt.date(2023, 5, 17), "AB12", "Agenre"]],
+        "evaluation": [["key", "value"], ["programme", "Essai"],
+                       ["launch_date", dt.date(2021, 11, 3)]]})
+    assert main(["validate", str(book)]) == 0
+    got = capsys.readouterr().out
+    assert "Données valides" in got and "1 tenue(s), 1 annulée(s)" in got
+    # a mistake in an .ods names the sheet, the row and the column as the user wrote it
+    write_ods(book, {"sessions": [["Date", "Statut"], [dt.date(2023, 5, 17), "Tenu"]]})
+    assert main(["validate", str(book)]) == 2
+    err = capsys.readouterr().err
+    assert "saisie.ods[sessions], ligne 2, colonne « Statut » : valeur « Tenu »" in err
+
+
+def test_validate_date_with_mistyped_year_names_the_cell(tmp_path, capsys):
+    src = make_source(tmp_path / "y")
+    (src / "sessions.csv").write_text("date;status\n17/05/2023;tenue\n17/05/0023;tenue\n",
+                                      encoding="utf-8")
+    assert main(["validate", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "sessions.csv, ligne 3, colonne « date » : valeur « 17/05/0023 » : année 0023" in err
+    assert "Erreur inattendue" not in err and "OutOfBounds" not in err
+
+
+def test_closed_pipe_is_not_an_error_with_a_buffered_stdout(tmp_path):
+    # a new shell has no PYTHONUNBUFFERED: a short output is written only at the final flush,
+    # which must not end in "Exception ignored ... BrokenPipeError" (exit 120)
+    import os
+
+    src = make_source(tmp_path / "ok")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for args in (["validate", str(src)], ["--help"]):
+        p = subprocess.Popen([sys.executable, "-m", "qsp_eval", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=ROOT, env=env)
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        assert p.wait() == 0, (args, err)
+        assert "BrokenPipeError" not in err and "Traceback" not in err

@@ -21,7 +21,7 @@ from qsp_eval.io import (
     write_tables_xlsx,
     write_template,
 )
-from qsp_eval.schema import TABLES, VOCABULARIES, lookup_code
+from qsp_eval.schema import TABLES, VOCABULARIES, header_label, lookup_code
 
 KEY = b"0123456789abcdef-test-key"
 TODAY = date(2025, 1, 1)
@@ -318,19 +318,25 @@ def test_template_shape(tmp_path):
     wb = load_workbook(p)
     for name, spec in TABLES.items():
         ws = wb[name]
-        assert [c.value for c in ws[1]] == list(spec.names)
+        # French headers, in the contract's order
+        assert [c.value for c in ws[1]] == [header_label(name, c) for c in spec.names]
+    assert [c.value for c in wb["visits"][1]][5:8] == ["Genre", "Orientation", "Tranche d'âge"]
     assert wb["explications"]["A1"].value == "table"
-    # one explanation row per contract column
+    # one explanation row per contract column, with the French header and its code
     n_cols = sum(len(s.columns) for s in TABLES.values())
     rows = [r for r in wb["explications"].iter_rows(min_row=2, values_only=True) if r[0]]
     assert len(rows) == n_cols
+    assert ("visits", "Genre", "gender") in {r[:3] for r in rows}
+    assert wb["listes"].sheet_state == "hidden"
     # French labels in the gender drop-down
     gender_col = "ABCDEFGHIJKL"[TABLES["visits"].names.index("gender")]
     assert _dropdown_values(wb, wb["visits"], gender_col) == [
         v[0] for v in VOCABULARIES["gender"].values()]
-    # an empty template loads
-    ds = load_source(p, key=KEY, today=TODAY)
-    assert len(ds.sessions) == 0
+    # an empty template is refused, saying so (never "valid, 0 sessions")
+    with pytest.raises(DataError) as ei:
+        load_source(p, key=KEY, today=TODAY)
+    assert len(ei.value.problems) == 1
+    assert "est vide" in ei.value.problems[0].message_fr
 
 
 def test_filled_template_loads_without_change(tmp_path):
@@ -391,6 +397,41 @@ def test_filled_template_loads_without_change(tmp_path):
     assert ds.config.launch_date == date(2021, 11, 3)
     assert ds.config.programme == "Permanence test"
     assert ds.config.language == "fr"
+
+
+def test_template_as_ods(tmp_path):
+    from odf.opendocument import load as odf_load
+    from odf.table import ContentValidation
+
+    p = write_template(tmp_path / "modele.ods")
+    assert p.suffix == ".ods"
+    raw = {name: read_table_file(p, sheet=name) for name in TABLES}
+    for name, spec in TABLES.items():
+        assert list(raw[name].columns) == [header_label(name, c) for c in spec.names]
+        assert len(raw[name]) == 0
+    expl = read_table_file(p, sheet="explications")
+    assert len(expl[expl["table"] != ""]) == sum(len(s.columns) for s in TABLES.values())
+    # drop-downs: the gender column points at the French labels of the hidden lists sheet
+    doc = odf_load(str(p))
+    conds = [str(v.getAttribute("condition")) for v in
+             doc.spreadsheet.getElementsByType(ContentValidation)]
+    lists = read_table_file(p, sheet="listes")
+    j = list(VOCABULARIES).index("gender")
+    letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[j]
+    n = len(VOCABULARIES["gender"])
+    assert f"of:cell-content-is-in-list([$listes.${letter}$2:.${letter}${n + 1}])" in conds
+    assert list(lists["gender"][:n]) == [v[0] for v in VOCABULARIES["gender"].values()]
+    # an unfilled .ods template is refused like the .xlsx one
+    with pytest.raises(DataError) as ei:
+        load_source(p, key=KEY, today=TODAY)
+    assert len(ei.value.problems) == 1 and "est vide" in ei.value.problems[0].message_fr
+    # filled in (French headers, as the template has them), it loads
+    rows = {"sessions": [list(raw["sessions"].columns),
+                         [dt.date(2023, 5, 17), None, "Tenue"]],
+            "visits": [list(raw["visits"].columns),
+                       [None, dt.date(2023, 5, 17), None, "AB12", "Oui", "Non-binaire"]]}
+    ds = load_source(write_ods(tmp_path / "rempli.ods", rows), key=KEY, today=TODAY)
+    assert ds.visits.loc[0, "gender"] == "non_binary" and ds.visits.loc[0, "first_visit"] == "yes"
 
 
 def test_template_english_labels(tmp_path):
@@ -737,3 +778,190 @@ def test_the_rule_checker_sees_what_it_must(tmp_path):
     got = sorted(_file_io_calls(src))
     assert got == [(8, "read_text"), (9, "to_csv"), (10, "savefig"), (11, "save"),
                    (12, "json.load"), (12, "open"), (13, "Document")]
+
+
+# ---------------------------------------------------------------------------
+# LibreOffice .ods workbooks and tables (issue 16)
+# ---------------------------------------------------------------------------
+def write_ods(path, sheets: dict):
+    """Write an .ods as LibreOffice would: date cells for dates, float cells for numbers.
+
+    ``sheets``: sheet name -> list of rows (None = empty cell). Written with odfpy directly,
+    not with qsp_eval, so the reader is tested against an independent writer.
+    """
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    for name, rows in sheets.items():
+        t = Table(name=name)
+        for r in rows:
+            tr = TableRow()
+            for v in r:
+                if v is None or v == "":
+                    tc = TableCell()
+                elif isinstance(v, dt.date):
+                    tc = TableCell(valuetype="date", datevalue=v.isoformat())
+                    tc.addElement(P(text=v.strftime("%d/%m/%Y")))
+                elif isinstance(v, bool):
+                    tc = TableCell(valuetype="boolean", booleanvalue="true" if v else "false")
+                    tc.addElement(P(text="VRAI" if v else "FAUX"))
+                elif isinstance(v, int | float):
+                    tc = TableCell(valuetype="float", value=v)
+                    tc.addElement(P(text=str(v)))
+                else:
+                    tc = TableCell(valuetype="string")
+                    tc.addElement(P(text=str(v)))
+                tr.addElement(tc)
+            t.addElement(tr)
+        doc.spreadsheet.addElement(t)
+    doc.save(str(path))
+    return path
+
+
+def _typed_rows(df, spec):
+    """A string table back to typed cells (date cells, numbers), as a spreadsheet holds it."""
+    rows = [list(df.columns)]
+    for rec in df.itertuples(index=False):
+        out = []
+        for col, v in zip(df.columns, rec):
+            kind = spec.column(col).kind if col in spec.names else "text"
+            if v and kind == "date":
+                out.append(dt.date.fromisoformat(v))
+            elif v and kind == "int":
+                out.append(int(v))
+            else:
+                out.append(v or None)
+        rows.append(out)
+    return rows
+
+
+def test_read_ods_cells_and_rows(tmp_path):
+    p = write_ods(tmp_path / "b.ods", {"visits": [
+        [" date", "count", "ratio", "flag", None],
+        [dt.date(2023, 5, 17), 3, 2.5, True, None],
+        [None, None, None, None, None],
+        [dt.date(2023, 5, 24), 4, None, False, None]]})
+    df = read_table_file(p, sheet="Visits")
+    assert list(df.columns) == ["date", "count", "ratio", "flag"]
+    assert list(df.index) == [2, 4]  # the blank row 3 is dropped, numbers kept
+    assert df.loc[2].tolist() == ["2023-05-17", "3", "2.5", "yes"]
+    assert df.loc[4].tolist() == ["2023-05-24", "4", "", "no"]
+    with pytest.raises(DataError) as ei:
+        read_table_file(p, sheet="nope")
+    assert "nope" in ei.value.format("fr")
+
+
+def test_damaged_ods_is_a_data_error_saying_what_to_do(tmp_path):
+    bad = tmp_path / "saisie.ods"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataError) as ei:
+        load_source(bad, key=KEY, today=TODAY)
+    p = ei.value.problems[0]
+    assert p.file == "saisie.ods" and "LibreOffice" in p.message_fr
+    assert "enregistrez-le de nouveau" in p.message_fr
+
+
+def test_ods_date_cell_with_a_mistyped_year_is_a_cell_problem(tmp_path):
+    p = write_ods(tmp_path / "s.ods", {"sessions": [["date"], [dt.date(2023, 5, 17)],
+                                                    [dt.date(23, 5, 17)]]})
+    with pytest.raises(DataError) as ei:
+        load_source(p, key=KEY, today=TODAY)
+    (prob,) = ei.value.problems
+    assert (prob.file, prob.row, prob.column, prob.value) == ("s.ods[sessions]", 3, "date",
+                                                             "0023-05-17")
+    assert "année 0023" in prob.message_fr
+
+
+def test_folder_with_ods_tables_is_read_not_ignored(tmp_path):
+    src = tmp_path / "d"
+    src.mkdir()
+    write_ods(src / "sessions.ods", {"Feuille1": [["date", "status"],
+                                                  [dt.date(2023, 5, 17), "Tenue"]]})
+    write_ods(src / "visits.ods", {"Feuille1": [["date", "gender"],
+                                                [dt.date(2023, 5, 17), "Agenre"]]})
+    ds = load_source(src, key=KEY, today=TODAY)
+    assert len(ds.sessions) == 1 and ds.visits.loc[0, "gender"] == "agender"
+    # an old .xls is named, never reported as "sessions missing"
+    (src / "sessions.ods").unlink()
+    (src / "sessions.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(DataError) as ei:
+        load_source(src, key=KEY, today=TODAY)
+    assert ei.value.problems[0].file == "sessions.xls"
+    assert ".xls" in ei.value.problems[0].message_fr
+    assert not any("absente" in p.message_fr for p in ei.value.problems)
+
+
+def _example_tables():
+    out = {}
+    for name, spec in TABLES.items():
+        f = EXAMPLE / f"{name}.csv"
+        if f.exists():
+            out[name] = _typed_rows(read_table_file(f), spec)
+    return out
+
+
+@pytest.mark.skipif(not (EXAMPLE / "sessions.csv").exists(), reason="no data/example yet")
+def test_example_saved_as_ods_workbook_and_folder_loads_like_the_csv(tmp_path):
+    import shutil
+
+    original = load_source(EXAMPLE, key=KEY)
+    tables = _example_tables()
+    # workbook form: one sheet per table, evaluation.yml beside it
+    book = write_ods(tmp_path / "book" / "exemple.ods", tables) if (tmp_path / "book").mkdir() \
+        is None else None
+    shutil.copy(EXAMPLE / "evaluation.yml", tmp_path / "book" / "evaluation.yml")
+    # folder form: one .ods per table
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name, rows in tables.items():
+        write_ods(folder / f"{name}.ods", {"Feuille1": rows})
+    shutil.copy(EXAMPLE / "evaluation.yml", folder / "evaluation.yml")
+    for src in (book, folder):
+        again = load_source(src, key=KEY)
+        for name in TABLES:
+            pd.testing.assert_frame_equal(getattr(again, name), getattr(original, name))
+        assert again.config == original.config
+
+
+def test_title_rows_above_the_headers_are_skipped_with_a_notice(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "sessions"
+    ws.append(["Suivi des permanences 2023"])
+    ws.append(["Association X – ne pas diffuser"])
+    ws.append(["date", "status", "attendance"])
+    ws.append([dt.datetime(2023, 5, 17), "Tenue", 3])
+    ws.append(["pas une date", "Tenue", 2])
+    v = wb.create_sheet("visits")
+    v.append(["Passages"])
+    v.append(["Date", "Genre"])  # French headers
+    for _ in range(3):
+        v.append([dt.datetime(2023, 5, 17), "Agenre"])
+    wb.save(tmp_path / "saisie.xlsx")
+    with pytest.raises(DataError) as ei:
+        load_source(tmp_path / "saisie.xlsx", key=KEY, today=TODAY)
+    probs = ei.value.problems
+    # one mistake, one message: the bad date on spreadsheet row 5, named as the sheet shows it
+    assert len(probs) == 1, ei.value.format("fr")
+    assert (probs[0].file, probs[0].row, probs[0].column) == ("saisie.xlsx[sessions]", 5, "date")
+    ws.delete_rows(5)
+    wb.save(tmp_path / "saisie.xlsx")
+    ds = load_source(tmp_path / "saisie.xlsx", key=KEY, today=TODAY)
+    assert len(ds.sessions) == 1 and len(ds.visits) == 3
+    notes = [n for n in ds.notices if "au-dessus des titres" in n]
+    assert len(notes) == 2
+    assert any("lignes 1, 2" in n and "ligne 3" in n for n in notes)
+    # the title's text is never repeated in a message
+    assert not any("diffuser" in n for n in ds.notices)
+
+
+def test_title_row_in_a_csv_too(tmp_path):
+    src = tmp_path / "d"
+    src.mkdir()
+    write_bytes(src / "sessions.csv", "Permanences 2023;;\ndate;status;\n17/05/2023;tenue;\n",
+                "cp1252")
+    ds = load_source(src, key=KEY, today=TODAY)
+    assert len(ds.sessions) == 1
+    assert any("ligne 1 au-dessus des titres" in n for n in ds.notices)

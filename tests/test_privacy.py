@@ -207,17 +207,22 @@ def test_survey_answer_with_phone_refused_but_free_text_dropped():
     raw = {"sessions": SESS,
            "survey_responses": S(survey=["s", "s"], response_id=["1", "1"],
                                  question=["comment", "ok"],
-                                 answer=["Rappelez-moi au 06 12 34 56 78", "oui"])}
+                                 answer=["Très bon accueil, merci", "oui"])}
     ds = build_dataset(raw, {"surveys": surveys}, key=KEY, today=TODAY)
     answers = list(ds.survey_responses["answer"])
     assert answers == ["<free_text>", "oui"]
     assert any("texte libre" in n for n in ds.notices)
-    assert "06 12" not in repr(ds) and all("06 12" not in n for n in ds.notices)
+    assert "accueil" not in repr(ds) and all("accueil" not in n for n in ds.notices)
+    # identifiers are refused wherever they are, free-text answers included (issue 16)
+    raw["survey_responses"]["answer"] = ["Rappelez-moi au 06 12 34 56 78", "oui"]
+    with pytest.raises(DataError) as ei:
+        build_dataset(raw, {"surveys": surveys}, key=KEY, today=TODAY)
+    assert ei.value.problems[0].row == 2 and "06 12" not in ei.value.format("fr")
 
 
 def test_free_text_columns_dropped_with_count_only():
     raw = {"sessions": S(date=["17/05/2023", "24/05/2023"],
-                         Remarques=["Camille était là, tel 06 12 34 56 78", ""]),
+                         Remarques=["Camille était là, très en forme", ""]),
            "visits": S(date=["17/05/2023"], commentaire=["RAS"])}
     ds = build_dataset(raw, None, key=KEY, today=TODAY)
     assert "Remarques" not in ds.sessions.columns
@@ -226,6 +231,12 @@ def test_free_text_columns_dropped_with_count_only():
     assert any("1 cellule(s)" in n for n in notes)
     text = " ".join(ds.notices) + " ".join(n.format("en") for n in ds.notices)
     assert "Camille" not in text and "RAS" not in text
+    # a phone number in a free-text column is refused, not silently dropped (issue 16)
+    raw["sessions"]["Remarques"] = ["Camille était là, tel 06 12 34 56 78", ""]
+    with pytest.raises(DataError) as ei:
+        build_dataset(raw, None, key=KEY, today=TODAY)
+    p = ei.value.problems[0]
+    assert (p.row, p.column) == (2, "Remarques") and "06 12" not in ei.value.format("fr")
 
 
 # ---------------------------------------------------------------------------

@@ -10,13 +10,14 @@ __all__ = ["add_source_argument", "add_key_file_argument", "load_dataset", "prin
 
 
 def add_source_argument(parser) -> None:
-    """Declare the positional SOURCE argument (data folder or .xlsx workbook)."""
+    """Declare the positional SOURCE argument (data folder, or .xlsx or .ods workbook)."""
     parser.add_argument(
         "source",
         metavar="SOURCE",
         help=tr(
-            "dossier de données (sessions.csv, visits.csv..., evaluation.yml) ou classeur .xlsx",
-            "data folder (sessions.csv, visits.csv..., evaluation.yml) or .xlsx workbook",
+            "dossier de données (sessions.csv, visits.csv..., evaluation.yml) ou classeur .xlsx "
+            "ou .ods",
+            "data folder (sessions.csv, visits.csv..., evaluation.yml) or .xlsx or .ods workbook",
         ),
     )
 

@@ -1,4 +1,4 @@
-"""``qsp-eval template OUT.xlsx``: the empty data-entry workbook for coordinators."""
+"""``qsp-eval template OUT.xlsx|OUT.ods``: the empty data-entry workbook for coordinators."""
 
 from __future__ import annotations
 
@@ -7,24 +7,27 @@ from ..i18n import tr
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
 
 HELP = (
-    "écrit un classeur Excel vide, prêt à remplir, au format des données",
-    "write an empty Excel workbook, ready to fill, in the data's format",
+    "écrit un classeur vide (Excel .xlsx ou LibreOffice .ods), prêt à remplir",
+    "write an empty workbook (Excel .xlsx or LibreOffice .ods), ready to fill",
 )
 DESCRIPTION = (
-    "Écrit un classeur .xlsx vide dans la forme du contrat de données : une feuille par "
-    "table (sessions, visits, services, distributions, survey_responses) avec les bons "
-    "titres de colonnes, des listes déroulantes pour chaque colonne à valeurs imposées, "
-    "une feuille « explications » qui décrit chaque colonne et une feuille « evaluation » "
-    "(nom du programme, date de lancement, changement évalué...).\n"
-    "Une fois rempli, le classeur se vérifie avec « qsp-eval validate FICHIER.xlsx ».\n"
+    "Écrit un classeur vide dans la forme du contrat de données, au format Excel (.xlsx) ou "
+    "LibreOffice (.ods) selon le nom donné : une feuille par table (sessions, visits, "
+    "services, distributions, survey_responses) avec des titres de colonnes en français "
+    "(Date, Statut, Genre, Tranche d'âge...), des listes déroulantes pour chaque colonne à "
+    "valeurs imposées, une feuille « explications » qui décrit chaque colonne (avec son code) "
+    "et une feuille « evaluation » (nom du programme, date de lancement, changement "
+    "évalué...).\n"
+    "Une fois rempli, le classeur se vérifie avec « qsp-eval validate FICHIER ».\n"
     "Le fichier existant n'est jamais écrasé sans --force.\n\n"
-    "Exemple : qsp-eval template saisie_permanence.xlsx",
-    "Writes an empty .xlsx workbook in the data contract's shape: one sheet per table "
-    "(sessions, visits, services, distributions, survey_responses) with the right column "
-    "headers, drop-down lists for every coded column, an 'explanations' sheet describing each "
-    "column and an 'evaluation' sheet (programme name, launch date, change under "
-    "evaluation...).\n"
-    "Once filled, check it with 'qsp-eval validate FILE.xlsx'.\n"
+    "Exemple : qsp-eval template saisie_permanence.xlsx   (ou saisie_permanence.ods)",
+    "Writes an empty workbook in the data contract's shape, as Excel (.xlsx) or LibreOffice "
+    "(.ods) according to the name given: one sheet per table (sessions, visits, services, "
+    "distributions, survey_responses) with the right column headers (the contract's codes "
+    "with --lang en, French labels otherwise), drop-down lists for every coded column, an "
+    "'explanations' sheet describing each column and an 'evaluation' sheet (programme name, "
+    "launch date, change under evaluation...).\n"
+    "Once filled, check it with 'qsp-eval validate FILE'.\n"
     "An existing file is never overwritten without --force.\n\n"
     "Example: qsp-eval template data_entry.xlsx --lang en",
 )
@@ -32,8 +35,9 @@ DESCRIPTION = (
 
 def add_arguments(parser) -> None:
     """Declare OUT and --force."""
-    parser.add_argument("out", metavar="OUT.xlsx",
-                        help=tr("classeur à créer (.xlsx)", "workbook to create (.xlsx)"))
+    parser.add_argument("out", metavar="OUT.xlsx|OUT.ods",
+                        help=tr("classeur à créer (.xlsx, ou .ods pour LibreOffice)",
+                                "workbook to create (.xlsx, or .ods for LibreOffice)"))
     parser.add_argument("--force", action="store_true",
                         help=tr("remplace le fichier s'il existe", "replace the file if it exists"))
 
