@@ -629,6 +629,26 @@ def _material(df, name, lang, rules, config):
                        fold=len(rows) > FOLD_ROWS)
 
 
+def _by_year_counts(key, first_fr, first_en, title_fr, title_en):
+    """A shaper for count tables by year: ``key`` down, periods across, counts in cells."""
+
+    def shaper(df, name, lang, rules, config):
+        cols, rows = _pivot_cells(df, key, lambda r: _label(r, lang, key),
+                                  lambda r: "—" if _na(r.get("count")) else _int(r["count"], lang),
+                                  lang, tr(first_fr, first_en, lang))
+        return ReaderTable(cols, rows, tr(title_fr, title_en, lang), fold=len(rows) > FOLD_ROWS)
+
+    return shaper
+
+
+_drug_checking_by_year = _by_year_counts("route", "Circuit", "Route",
+                                         "Échantillons de produits par année.",
+                                         "Drug samples per year.")
+_material_by_year = _by_year_counts("item", "Matériel", "Item",
+                                    "Quantités distribuées par année.",
+                                    "Quantities handed out per year.")
+
+
 def _activities(df, name, lang, rules, config):
     cols, rows = _pivot_cells(df, "activity", lambda r: _label(r, lang, "activity"),
                               lambda r: _int(r["count"], lang), lang,
@@ -772,7 +792,10 @@ _SHAPERS = {
     "quality_surveys": _quality_surveys,
     "rapid_tests_by_year": _by_service,
     "services_by_year": _by_service,
+    "services_total": _by_service,
     "drug_checking": _drug_checking,
+    "drug_checking_by_year": _drug_checking_by_year,
+    "material_items_by_year": _material_by_year,
     "material_by_category": _material,
     "material_items": _material,
     "activities_by_year": _activities,
@@ -941,6 +964,17 @@ SHEET_INFO = {
                             "Rapid tests per year.", "tests", "tests"),
     "services_by_year": ("Prestations", "Services", "Prestations par année.",
                          "Services per year.", "prestations", "services"),
+    "services_total": ("Prestations (total)", "Services (total)",
+                       "Prestations sur toute la période du rapport.",
+                       "Services over the whole period of the report.", "prestations",
+                       "services"),
+    "drug_checking_by_year": ("Analyse par année", "Drug checking by year",
+                              "Échantillons analysés par année et par circuit.",
+                              "Samples analysed per year and route.", "échantillons",
+                              "samples"),
+    "material_items_by_year": ("Matériel par année", "Material by year",
+                               "Matériel distribué par article et par année.",
+                               "Material by item and year.", "articles", "items"),
     "drug_checking": ("Analyse de produits", "Drug checking", "Échantillons analysés.",
                       "Samples analysed.", "échantillons", "samples"),
     "material_by_category": ("Matériel par catégorie", "Material by category",
