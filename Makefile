@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed-stamp
 SOURCE ?= data/example
 OUT ?= outputs/example
 
-.PHONY: help setup report test test-slow bench lint example clean
+.PHONY: help setup report app test test-slow bench lint example clean
 
 help:
 	@echo "make report     - installe l'environnement puis produit le rapport de l'exemple dans $(OUT)/"
 	@echo "                  (sets up the environment and builds the example report into $(OUT)/)"
+	@echo "make app        - ouvre la page locale : déposer le classeur, obtenir le rapport"
+	@echo "                  (opens the local page on 127.0.0.1: drop the workbook, get the report)"
 	@echo "make test       - lance les tests rapides (runs the fast tests)"
 	@echo "make test-slow  - lance les tests statistiques longs (runs the slow statistical tests)"
 	@echo "make bench      - mesure les temps (benchmarks, ratios against a floor)"
@@ -29,6 +31,9 @@ setup: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/qsp-eval report $(SOURCE) --out $(OUT)
+
+app: $(STAMP)
+	$(BIN)/qsp-eval app
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc

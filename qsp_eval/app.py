@@ -98,10 +98,10 @@ PAGE_TEXT: dict[str, tuple[str, str]] = {
              "compressé (.zip)", "Drag the filled-in workbook (.xlsx or .ods) or a zipped data "
              "folder here"),
     "choose": ("… ou cliquez pour choisir le fichier", "... or click to choose the file"),
-    "limit": ("{mb} Mo au plus.", "{mb} MB at most."),
-    "too_big": ("« {name} » pèse {size} Mo : la limite est de {mb} Mo. Déposez le classeur "
+    "limit": ("{limit} au plus.", "{limit} at most."),
+    "too_big": ("« {name} » pèse {size} : la limite est de {limit}. Déposez le classeur "
                 "des données seul (sans images ni autres feuilles).",
-                "'{name}' weighs {size} MB: the limit is {mb} MB. Drop the data workbook "
+                "'{name}' weighs {size}: the limit is {limit}. Drop the data workbook "
                 "alone (without pictures or other sheets)."),
     "reading": ("Lecture et vérification de « {name} »…", "Reading and checking '{name}'..."),
     "step2": ("2. Vérification des données", "2. Checking the data"),
@@ -175,8 +175,25 @@ def _msg(fr: str, en: str) -> dict:
     return {"fr": fr, "en": en}
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f}".replace(".", ",").replace(",0", "")
+def _size(n: int, lang: str) -> str:
+    """A file size as a coordinator reads it (1 Mo = 10^6 octets).
+
+    Examples
+    --------
+    >>> _size(2_500_000, "fr"), _size(20_000_000, "en"), _size(1001, "fr")
+    ('2,5 Mo', '20 MB', '2 ko')
+    """
+    if n >= 1_000_000:
+        num = f"{n / 1e6:.1f}".removesuffix(".0")
+        return (num.replace(".", ",") + " Mo") if lang == "fr" else (num + " MB")
+    k = -(-n // 1000)  # rounded up: never says "0 ko"
+    return f"{k} ko" if lang == "fr" else f"{k} kB"
+
+
+def _too_big(name: str, n: int, limit: int) -> dict:
+    fr, en = PAGE_TEXT["too_big"]
+    return {"fr": fr.format(name=name, size=_size(n, "fr"), limit=_size(limit, "fr")),
+            "en": en.format(name=name, size=_size(n, "en"), limit=_size(limit, "en"))}
 
 
 # ---------------------------------------------------------------------------
@@ -316,8 +333,7 @@ def receive_upload(workspace: Workspace, filename: str, data: bytes, *,
             f"'{name}' is empty (0 bytes): save the workbook in the spreadsheet program, then "
             "drop it again.")
     if len(data) > max_bytes:
-        raise ParameterError(*_both("too_big", name=name, size=_mb(len(data)),
-                                    mb=_mb(max_bytes)).values())
+        raise ParameterError(*_too_big(name, len(data), max_bytes).values())
     if not data.startswith(b"PK\x03\x04"):  # .xlsx, .ods and .zip are all zip containers
         what_fr = "un dossier compressé (.zip)" if suffix == ".zip" else "un classeur"
         what_en = "a zipped folder (.zip)" if suffix == ".zip" else "a workbook"
@@ -744,7 +760,7 @@ def _page(token: str, nonce: str, max_bytes: int, lang: str) -> str:
 
     template = read_text_file(resources.files("qsp_eval") / "templates" / "app.html")
     text = {k: {"fr": fr, "en": en} for k, (fr, en) in PAGE_TEXT.items()}
-    config = {"token": token, "maxBytes": max_bytes, "maxMb": _mb(max_bytes), "lang": lang,
+    config = {"token": token, "maxBytes": max_bytes, "lang": lang,
               "accept": ",".join(ACCEPTED_SUFFIXES)}
 
     def js(obj) -> str:
@@ -850,9 +866,9 @@ def _make_application(state: _State, on_quit):
                 state.reset()
                 state.workspace.clear()
             if len(body) > state.max_bytes:
-                self.send_json({"valid": False, "refused": True, "message": _both(
-                    "too_big", name=_safe_name(name), size=_mb(len(body)),
-                    mb=_mb(state.max_bytes))}, 413)
+                self.send_json({"valid": False, "refused": True, "name": _safe_name(name),
+                                "message": _too_big(_safe_name(name), len(body),
+                                                    state.max_bytes)}, 413)
                 return
             loop = tornado.ioloop.IOLoop.current()
 
@@ -1098,8 +1114,11 @@ class AppServer:
 
 
 def serve(*, port: int = DEFAULT_PORT, key_file=None, open_browser: bool = True,
-          lang: str = "fr", max_upload_bytes: int = MAX_UPLOAD_BYTES, say=print) -> int:
+          lang: str = "fr", max_upload_bytes: int = MAX_UPLOAD_BYTES, temp_parent=None,
+          say=print) -> int:
     """Run the page until Ctrl+C, SIGTERM or its "close" button; clean up; return 0.
+
+    ``say`` receives the lines for the terminal (the address first).
 
     Examples
     --------
@@ -1108,7 +1127,7 @@ def serve(*, port: int = DEFAULT_PORT, key_file=None, open_browser: bool = True,
     import signal
 
     server = AppServer(port=port, key_file=key_file, max_upload_bytes=max_upload_bytes,
-                       lang=lang).start()
+                       lang=lang, temp_parent=temp_parent).start()
     previous = {}
 
     def _term(signum, frame):
