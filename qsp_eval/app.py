@@ -140,7 +140,7 @@ PAGE_TEXT: dict[str, tuple[str, str]] = {
     "run": ("Produire le rapport", "Build the report"),
     "running": ("Rapport en cours de production…", "Building the report..."),
     "failed": ("Le rapport n'a pas pu être produit", "The report could not be built"),
-    "step4": ("4. Le rapport", "4. The report"),
+    "step4": ("Votre rapport", "Your report"),
     "done": ("Rapport prêt ({seconds} s).", "Report ready ({seconds} s)."),
     "download": ("Télécharger tout le rapport (.zip)", "Download the whole report (.zip)"),
     "open_tab": ("Ouvrir le rapport dans un nouvel onglet", "Open the report in a new tab"),
