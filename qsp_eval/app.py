@@ -1147,7 +1147,7 @@ def serve(*, port: int = DEFAULT_PORT, key_file=None, open_browser: bool = True,
             import webbrowser
 
             try:
-                webbrowser.open(server.url)
+                webbrowser.open_new_tab(server.url)  # a browser, not a file
             except Exception:  # noqa: BLE001 - the address is printed anyway
                 pass
         server.wait()
