@@ -474,6 +474,20 @@ def test_bad_workbook_then_corrected_then_report_and_zip(served, small):
     assert c.get(st["zip_url"])[0] == 404
 
 
+def test_a_zipped_data_folder_is_checked_like_the_folder(served, tmp_path):
+    if not (EXAMPLE / "sessions.csv").is_file():
+        pytest.skip("data/example is not generated yet (qsp-eval simulate)")
+    server, c = served[0]()
+    z = tmp_path / "donnees.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted(EXAMPLE.iterdir()):
+            zf.write(f, f"example/{f.name}")
+    status, res = c.upload(z)
+    assert status == 200 and res["valid"] is True, res
+    assert res["theming_start"] == "2024-01-10"  # data/example/evaluation.yml
+    assert res["summary"]["fr"][0] == "Source : donnees.zip"
+
+
 def test_workbook_giving_the_start_ignores_the_field(served, small):
     server, c = served[0]()
     c.upload(small["good"])
