@@ -10,7 +10,7 @@ SOURCE ?= data/example
 OUT ?= outputs/example
 FILE ?= ma_saisie.xlsx
 
-.PHONY: help setup report test test-slow bench lint example clean
+.PHONY: help setup report app test test-slow bench lint example clean
 
 help:
 	@echo "make report     - installe l'environnement puis produit le rapport de l'exemple dans $(OUT)/"
@@ -18,6 +18,8 @@ help:
 	@echo "make template FILE=ma_saisie.xlsx - crée le classeur de saisie vide (.xlsx ou .ods)"
 	@echo "make validate SOURCE=ma_saisie.xlsx - vérifie les données, n'écrit rien (checks the data)"
 	@echo "make report SOURCE=ma_saisie.xlsx OUT=outputs/mon_rapport - rapport de ces données"
+	@echo "make app        - ouvre la page locale : déposer le classeur, obtenir le rapport"
+	@echo "                  (opens the local page on 127.0.0.1: drop the workbook, get the report)"
 	@echo "make test       - lance les tests rapides (runs the fast tests)"
 	@echo "make test-slow  - lance les tests longs et les tests aléatoires (slow and random property tests)"
 	@echo "make bench      - mesure les temps (benchmarks, ratios against a floor)"
@@ -41,6 +43,9 @@ template: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/qsp-eval validate $(SOURCE)
+
+app: $(STAMP)
+	$(BIN)/qsp-eval app
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; fi; exit $$rc

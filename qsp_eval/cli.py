@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "report": "report",
     "check-outputs": "check_outputs",
     "import-survey": "import_survey",
+    "app": "app",
 }
 
 

@@ -40,6 +40,9 @@ __all__ = [
     "write_text",
     "read_text_file",
     "read_binary",
+    "write_binary",
+    "extract_zip",
+    "write_zip",
     "read_json",
     "file_sha256",
     "save_figure",
@@ -1529,6 +1532,149 @@ def read_binary(path) -> bytes:
     b'\\x00\\x01'
     """
     return Path(path).read_bytes()
+
+
+def write_binary(data: bytes, path) -> Path:
+    """Write ``data`` to ``path`` (parents created, file readable by its owner only); return it.
+
+    Used for a workbook received by the local page (:mod:`qsp_eval.app`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_binary(b"PK", Path(tempfile.mkdtemp()) / "in" / "b.xlsx")
+    >>> read_binary(p)
+    b'PK'
+    """
+    import os
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return p
+
+
+#: Names inside a zip that are the archiver's own bookkeeping, never data.
+_ZIP_JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+def extract_zip(path, dest, *, max_bytes: int, max_files: int = 200,
+                display_name: str | None = None) -> list[Path]:
+    """Extract a zip archive (a data folder sent as one file) into ``dest``, safely.
+
+    Only regular files are written, each under ``dest``: a member whose name is
+    absolute or climbs out with ``..`` is refused, as is an archive holding more
+    than ``max_files`` files or more than ``max_bytes`` once uncompressed (counted
+    while extracting, not trusted from the archive's header). The archiver's own
+    files (``__MACOSX/``, ``.DS_Store``...) are skipped.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.zip`` file.
+    dest : path-like
+        Folder to extract into (created).
+    max_bytes, max_files : int
+        Limits on the uncompressed content.
+    display_name : str, optional
+        Name used in messages (default: the file's name).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    DataError
+        Not a zip archive, encrypted, unsafe member names, or over a limit; with
+        a sentence naming the file.
+
+    Examples
+    --------
+    >>> import tempfile, zipfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> with zipfile.ZipFile(d / "a.zip", "w") as z:
+    ...     z.writestr("data/sessions.csv", "date\\n")
+    >>> [p.relative_to(d / "x").as_posix() for p in extract_zip(d / "a.zip", d / "x", max_bytes=100)]
+    ['data/sessions.csv']
+    """
+    import os
+    import zipfile
+
+    name = display_name or Path(path).name
+    out = Path(dest)
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise _file_problem(name, "ce fichier .zip est illisible (archive abîmée ou d'un autre format)",
+                            "this .zip file cannot be read (damaged archive or another format)"
+                            ) from None
+    written: list[Path] = []
+    with zf:
+        members = [i for i in zf.infolist() if not i.is_dir()
+                   and not any(j in i.filename for j in _ZIP_JUNK)
+                   and not Path(i.filename).name.startswith("._")]
+        if len(members) > max_files:
+            raise _file_problem(name, f"l'archive contient {len(members)} fichiers : {max_files} au "
+                                "plus sont acceptés (ne compressez que le dossier des données)",
+                                f"the archive holds {len(members)} files: at most {max_files} are "
+                                "accepted (compress only the data folder)")
+        total = 0
+        for info in members:
+            parts = Path(info.filename.replace("\\", "/")).parts
+            if (info.filename.startswith(("/", "\\")) or ".." in parts or not parts
+                    or ":" in parts[0]):
+                raise _file_problem(name, f"nom de fichier refusé dans l'archive : « {info.filename} »",
+                                    f"file name refused in the archive: '{info.filename}'")
+            if info.flag_bits & 0x1:
+                raise _file_problem(name, "l'archive est protégée par un mot de passe : "
+                                    "compressez le dossier sans mot de passe",
+                                    "the archive is password-protected: compress the folder "
+                                    "without a password")
+            target = out.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh, zf.open(info) as src:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise _file_problem(
+                            name, f"une fois décompressée, l'archive dépasse "
+                            f"{max_bytes / 1e6:.0f} Mo : ce n'est pas un dossier de données",
+                            f"once uncompressed, the archive is over {max_bytes / 1e6:.0f} MB: "
+                            "it is not a data folder")
+                    fh.write(chunk)
+            written.append(target)
+    return written
+
+
+def write_zip(folder, path, *, root: str = "") -> Path:
+    """Write every file under ``folder`` into the zip archive ``path``; return it.
+
+    Members are in name order, paths relative to ``folder`` (under ``root/``
+    when ``root`` is given), compressed with deflate.
+
+    Examples
+    --------
+    >>> import tempfile, zipfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = write_text("x", d / "r" / "report.html")
+    >>> zipfile.ZipFile(write_zip(d / "r", d / "r.zip", root="rapport")).namelist()
+    ['rapport/report.html']
+    """
+    import zipfile
+
+    src = Path(folder)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f"{root.strip('/')}/" if root else ""
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(q for q in src.rglob("*") if q.is_file()):
+            zf.write(f, prefix + f.relative_to(src).as_posix())
+    return p
 
 
 def read_json(path):
