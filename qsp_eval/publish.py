@@ -1075,8 +1075,12 @@ class Publisher:
             if col in view.columns:
                 view = view.loc[view[col] == val]
         view = view.drop(columns=[c for c in (where or {}) if c in view.columns])
-        if name in self.explained:
-            return None  # already said why there is nothing to show
+        if name in self.explained:  # already said why, above: under this heading too
+            self.text(tr("Pas de tableau : les données ne permettent pas de l'établir "
+                         "(voir ci-dessus).",
+                         "No table: the data do not allow it (see above).", self.lang),
+                      kind="explained")
+            return None
         if view.empty:
             self.text(tr("Rien à montrer ici avec ces données.",
                          "Nothing to show here with these data.", self.lang), kind="explained")
@@ -1289,14 +1293,27 @@ def _significant(x, digits: int = 6):
     return float(f"{x:.{digits}g}")
 
 
+#: Float columns that hold counts (a large value there is a real count, not an estimate).
+_COUNT_COLUMNS = {"count", "n", "denominator", "visits", "people", "sessions", "quantity",
+                  "distinct_people", "first_time_visitors", "returning_people", "new_people",
+                  "respondents", "attendance", "new_visitors", "among", "unanswered"}
+#: No estimate, interval bound, ratio or statistic of a report reaches this: beyond it a
+#: value comes from a degenerate fit and is not published (NA, shown as "—").
+ABSURD = 1e6
+
+
 def _tidy_for_publication(df):
-    """Round floats to 6 significant digits; drop empty free-text-named columns.
+    """Round floats to 6 significant digits; blank absurd estimates; drop empty free text.
 
     Six significant digits are far more than any published figure shows and keep
     the CSV files short, stable across platforms and free of long digit runs.
+    A float that is not a count (column not in ``_COUNT_COLUMNS``, nor ``sessions_*``
+    or ``n_*``) and is infinite or at least :data:`ABSURD` in absolute value (a rate
+    ratio or bound of a degenerate fit: ``5.7e13``) becomes NA: a report never prints it.
     A column whose name announces free text (``note``, ``comment``...) is dropped
     when it is empty; a non-empty one is kept (the disclosure scan then refuses it).
     """
+    import numpy as np
     import pandas as pd
 
     from .privacy import is_free_text_column
@@ -1308,6 +1325,14 @@ def _tidy_for_publication(df):
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c].dtype):
             out[c] = out[c].map(_significant).astype(out[c].dtype)
+            name = str(c)
+            if name in _COUNT_COLUMNS or name.startswith(("sessions_", "n_")):
+                continue
+            vals = pd.to_numeric(out[c], errors="coerce").astype(float)
+            bad = ~np.isfinite(vals.to_numpy()) & vals.notna().to_numpy()
+            bad |= (vals.abs() >= ABSURD).to_numpy()
+            if bad.any():
+                out[c] = out[c].mask(bad)
     return out
 
 

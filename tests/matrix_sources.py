@@ -185,6 +185,25 @@ def _absurd_in_text(text: str) -> list[str]:
     return [m.group(0) for m in _NUMBER.finditer(text) if abs(_value(m.group(0))) >= LIMIT]
 
 
+def _walk(obj, rel: str, out: list, key=None) -> None:
+    """Absurd numbers of a parsed JSON document (numbers, and numbers inside strings)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k not in _NOT_TEXT:
+                _walk(v, rel, out, k)
+    elif isinstance(obj, list):
+        for v in obj:
+            _walk(v, rel, out, key)
+    elif isinstance(obj, bool) or obj is None:
+        return
+    elif isinstance(obj, (int, float)):
+        if key not in COUNT_NAMES and abs(obj) >= LIMIT:
+            out.append(f"{rel} [{key}]: {obj}")
+    elif isinstance(obj, str):
+        text = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+", " ", obj)
+        out.extend(f"{rel} [{key}]: {t}" for t in _absurd_in_text(text))
+
+
 def absurd_numbers(folder) -> list[str]:
     """Numbers of 7 digits or more that are not counts, in a report folder's CSV/JSON/HTML.
 
@@ -209,24 +228,7 @@ def absurd_numbers(folder) -> list[str]:
                         continue
                     out += [f"{rel} [{name}]: {t}" for t in _absurd_in_text(cell)]
         elif path.suffix in (".json", ".ipynb"):
-            def walk(obj, key=None):
-                if isinstance(obj, dict):
-                    for k, v in obj.items():
-                        if k not in _NOT_TEXT:
-                            walk(v, k)
-                elif isinstance(obj, list):
-                    for v in obj:
-                        walk(v, key)
-                elif isinstance(obj, bool) or obj is None:
-                    return
-                elif isinstance(obj, (int, float)):
-                    if key not in COUNT_NAMES and abs(obj) >= LIMIT:
-                        out.append(f"{rel} [{key}]: {obj}")
-                elif isinstance(obj, str):
-                    text = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+", " ", obj)
-                    out.extend(f"{rel} [{key}]: {t}" for t in _absurd_in_text(text))
-
-            walk(json.loads(path.read_text(encoding="utf-8")))
+            _walk(json.loads(path.read_text(encoding="utf-8")), rel, out)
         elif path.suffix == ".html":
             text = path.read_text(encoding="utf-8")
             text = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", " ", text)

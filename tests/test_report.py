@@ -601,3 +601,17 @@ def test_empty_folder_is_used(tmp_path, small_source):
     res = report.run_report(small_source, out, notebooks=["n1"],
                             notebook_folder=_folder(tmp_path), scan=False)
     assert (out / "report.html").is_file() and res.kept == [] and res.replaced == []
+
+
+def test_tidy_for_publication_never_publishes_an_absurd_estimate():
+    """Issue 11: 5.7e13 as an interval bound is a degenerate fit, not a number to print;
+    a count of the same size is kept (made-up values, read off by eye)."""
+    import pandas as pd
+
+    df = pd.DataFrame({"rate_ratio": [27449.8, 1.2], "ci_high": [5.7e13, float("inf")],
+                       "ci_low": [-2e6, 0.5], "quantity": [2e6, 3.0]})
+    out = publish._tidy_for_publication(df)
+    assert out["rate_ratio"].tolist() == [27449.8, 1.2]
+    assert out["ci_high"].isna().tolist() == [True, True]
+    assert out["ci_low"].isna().tolist() == [True, False]
+    assert out["quantity"].tolist() == [2e6, 3.0]
