@@ -984,14 +984,15 @@ def _refuse_folder(out: Path, why_fr: str, why_en: str) -> ParameterError:
         "previous qsp-eval report (with its manifest.json). Nothing was written.")
 
 
-def _check_paths(source: Path, out: Path) -> OutputPlan:
+def _check_paths(source: Path, out: Path, *, checksums: bool = True) -> OutputPlan:
     """Check that ``out`` may receive the report; say what is in it (nothing is changed).
 
     The rule (module docstring, "Output folder"): ``out`` must not exist, be empty, or
     hold a previous qsp-eval report, i.e. a ``manifest.json`` written by
     :func:`write_manifest`. Only the files that manifest lists are ours; a listed file
     whose content changed since (its SHA-256 differs) was edited by someone and is
-    refused rather than overwritten.
+    refused rather than overwritten (``checksums=False`` skips that comparison: the
+    second look just before the swap only lists what the folder holds).
 
     Raises
     ------
@@ -1049,7 +1050,7 @@ def _check_paths(source: Path, out: Path) -> OutputPlan:
                     listed[rel.as_posix()] = f.get("sha256")
         created = str(man.get("created") or "")
     present = set(files)
-    edited = sorted(rel for rel, sha in listed.items() if rel in present and sha
+    edited = sorted(rel for rel, sha in listed.items() if checksums and rel in present and sha
                     and not (dst / rel).is_symlink() and file_sha256(dst / rel) != sha)
     if edited:
         names = ", ".join(edited[:10]) + (" ..." if len(edited) > 10 else "")
@@ -1384,7 +1385,7 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
                        extra={"notebooks": [p.name for p in paths], "language": lang})
         written = _entries(tmp)
         # looked at again: a file the user put there during the run is kept too
-        plan = _check_paths(source, out)
+        plan = _check_paths(source, out, checksums=False)
         _swap(tmp, out, plan)
     except _UserFilesKept:
         raise  # the user's files are in tmp: never delete it

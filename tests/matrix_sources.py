@@ -30,7 +30,7 @@ SOURCES = {
     "theming_last_week": "theming starting on the last recorded week",
 }
 #: Sources run in the fast suite (one per kind of difficulty); the others only in the slow one.
-FAST = ["one_month", "one_year_no_change", "tallies_3_years"]
+FAST = ["one_month", "tallies_3_years"]
 SLOW_ONLY = [s for s in SOURCES if s not in FAST]
 
 
