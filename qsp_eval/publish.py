@@ -735,8 +735,8 @@ def missing_input(dataset, name: str, *, lang: str = "fr") -> str:
 
     A table of :data:`TABLE_INPUTS` whose input table has no row: one sentence with the
     number that is missing, e.g. "Aucune fiche de passage dans les données (0 passage
-    détaillé ; les 134 permanences tenues n'ont qu'un décompte) : le profil des personnes
-    ne peut pas être établi."
+    détaillé ; les 134 permanences tenues n'ont qu'un décompte) : pas de chiffres sur le
+    profil des personnes."
 
     Examples
     --------
@@ -757,13 +757,12 @@ def missing_input(dataset, name: str, *, lang: str = "fr") -> str:
         if tallied:
             return tr(
                 f"Aucune fiche de passage dans les données (0 passage détaillé ; les {tallied} "
-                f"permanences tenues n'ont qu'un décompte) : {what_fr} ne peut pas être établi.",
+                f"permanences tenues n'ont qu'un décompte) : pas de chiffres sur {what_fr}.",
                 f"No visit rows in the data (0 visit recorded one by one; the {tallied} held "
-                f"sessions only have a headcount): {what_en} cannot be established.", lang)
-        return tr(f"Aucune fiche de passage dans les données (0 passage) : {what_fr} ne peut "
-                  "pas être établi.",
-                  f"No visit rows in the data (0 visit): {what_en} cannot be established.",
-                  lang)
+                f"sessions only have a headcount): no figures on {what_en}.", lang)
+        return tr(f"Aucune fiche de passage dans les données (0 passage) : pas de chiffres sur "
+                  f"{what_fr}.",
+                  f"No visit rows in the data (0 visit): no figures on {what_en}.", lang)
     file = _INPUT_FILES[needed]
     kind_fr, kind_en = {
         "services": ("Aucune prestation enregistrée", "No service recorded"),
@@ -771,9 +770,9 @@ def missing_input(dataset, name: str, *, lang: str = "fr") -> str:
         "survey_responses": ("Aucune réponse à un questionnaire", "No survey response"),
     }[needed]
     return tr(f"{kind_fr} dans les données (table « {file} » absente ou vide, 0 ligne) : "
-              f"{what_fr} ne peut pas être établi.",
-              f"{kind_en} in the data (table '{file}' absent or empty, 0 row): {what_en} "
-              "cannot be established.", lang)
+              f"pas de chiffres sur {what_fr}.",
+              f"{kind_en} in the data (table '{file}' absent or empty, 0 row): no figures on "
+              f"{what_en}.", lang)
 
 
 def nothing_to_show(table, name: str, *, lang: str = "fr") -> str:
