@@ -1611,6 +1611,28 @@ _EXTREME_TEXT = re.compile(r"(?<![\d,.])(?:100|0)\s?%\s*(?:des|of|de|d')\s+(?:\w
                            r"(\d{1,3})\b", re.IGNORECASE)
 
 
+def _has_pseudonym(text: str) -> bool:
+    """A 16-hex-character token that is not the integer part or decimals of a number.
+
+    ``1234567890123456.0`` (a float as a CSV writes it) or ``…,00`` is a number, never a
+    person's pseudonym; 16 digits standing alone are still taken for one.
+
+    Examples
+    --------
+    >>> _has_pseudonym("ci_high 1234567890123456.0"), _has_pseudonym("0,1234567890123456")
+    (False, False)
+    >>> _has_pseudonym("3fa94c0d12ab67e9"), _has_pseudonym("1234567890123456")
+    (True, True)
+    """
+    for m in _PSEUDONYM.finditer(text):
+        tok = m.group(0)
+        if tok.isdigit() and (re.match(r"[.,]\d", text[m.end():m.end() + 2])
+                              or re.search(r"\d[.,]$", text[:m.start()])):
+            continue
+        return True
+    return False
+
+
 def _line_findings(text: str, *, rules: DisclosureRules, file: str, where: str,
                    pseudonyms: frozenset = frozenset(), people_text: bool = True) -> list:
     from .privacy import detect_identifier
@@ -1627,7 +1649,7 @@ def _line_findings(text: str, *, rules: DisclosureRules, file: str, where: str,
                     break
     if kind:
         out.append(Finding(file, where, kind))
-    if _PSEUDONYM.search(text):
+    if _has_pseudonym(text):
         out.append(Finding(file, where, "pseudonym"))
     elif pseudonyms and any(p and p in text for p in pseudonyms):
         out.append(Finding(file, where, "pseudonym"))

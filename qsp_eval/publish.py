@@ -50,6 +50,10 @@ __all__ = [
     "table_html",
     "save_figure",
     "figure_alt",
+    "TABLE_INPUTS",
+    "FIGURE_TABLES",
+    "missing_input",
+    "nothing_to_show",
     "FigureSaver",
     "prefetch",
     "write_text",
@@ -947,6 +951,139 @@ def _display(data: dict, metadata: dict) -> None:
     display(data, raw=True, metadata=metadata)
 
 
+#: Published table -> the input table it is computed from. When that input has no row,
+#: the table is not written and the section says so in a sentence (see :func:`missing_input`).
+TABLE_INPUTS = {
+    "profiles_by_year": "visits", "profiles_newcomers": "visits",
+    "profiles_before_after": "visits", "profiles_tests": "visits",
+    "attendance_loyalty": "visits", "quality_completeness": "visits",
+    "rapid_tests_by_year": "services", "services_by_year": "services",
+    "drug_checking": "services",
+    "material_by_category": "distributions", "material_items": "distributions",
+    "survey_results": "survey_responses", "quality_surveys": "survey_responses",
+}
+#: Figure -> the published table it draws (default: the table of the same name).
+FIGURE_TABLES = {
+    "profiles_gender": "profiles_by_year", "profiles_orientation": "profiles_by_year",
+    "profiles_age": "profiles_by_year", "profiles_chemsex": "profiles_by_year",
+    "profiles_injects": "profiles_by_year",
+}
+#: What a table shows, as the end of a sentence (fr, en).
+_WHAT = {
+    "profiles_by_year": ("le profil des personnes", "the profile of the people"),
+    "profiles_newcomers": ("le profil des nouvelles personnes",
+                           "the profile of first-time visitors"),
+    "profiles_before_after": ("la comparaison des profils avant et après",
+                              "the before/after comparison of profiles"),
+    "profiles_tests": ("les tests d'évolution des profils", "the tests of profile changes"),
+    "attendance_loyalty": ("la fidélisation", "loyalty"),
+    "quality_completeness": ("la complétude des profils", "the completeness of the profiles"),
+    "rapid_tests_by_year": ("les tests rapides", "rapid tests"),
+    "services_by_year": ("les prestations", "services"),
+    "drug_checking": ("l'analyse de produits", "drug checking"),
+    "material_by_category": ("le matériel distribué", "the material handed out"),
+    "material_items": ("le détail du matériel distribué", "the material handed out by item"),
+    "survey_results": ("les résultats des questionnaires", "the survey results"),
+    "quality_surveys": ("les réponses aux questionnaires", "the survey responses"),
+    "activities_themes": ("les thèmes abordés", "the themes"),
+}
+#: A table with no row is a finding: what it means (fr, en).
+_EMPTY = {
+    "quality_gaps": ("Aucune interruption : ni permanence annulée ni semaine sans "
+                     "enregistrement.", "No gap: no cancelled session and no week without a "
+                     "record."),
+    "quality_outliers": ("Aucune permanence à fréquentation inhabituelle.",
+                         "No session with unusual attendance."),
+    "activities_themes": ("Aucune permanence thématisée dans les données (0 thème).",
+                          "No themed session in the data (0 theme)."),
+}
+_INPUT_FILES = {"visits": "visits", "services": "services", "distributions": "distributions",
+                "survey_responses": "survey_responses"}
+
+
+def missing_input(dataset, name: str, *, lang: str = "fr") -> str:
+    """Why table ``name`` cannot be computed from ``dataset`` ("" when it can).
+
+    A table of :data:`TABLE_INPUTS` whose input table has no row: one sentence with the
+    number that is missing, e.g. "Aucune fiche de passage dans les données (0 passage
+    détaillé ; les 134 permanences tenues n'ont qu'un décompte) : pas de chiffres sur le
+    profil des personnes."
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset(sessions=[{"date": "2023-01-04", "attendance": 4}], visits=[])
+    >>> missing_input(ds, "profiles_by_year", lang="en")[:40]
+    'No visit rows in the data (0 visit recor'
+    """
+    needed = TABLE_INPUTS.get(name)
+    table = getattr(dataset, needed, None) if needed else None
+    if table is None or len(table):
+        return ""
+    what_fr, what_en = _WHAT.get(name, ("ce tableau", "this table"))
+    if needed == "visits":
+        s = dataset.sessions
+        held = s["status"].astype(str) == "held" if "status" in s else s.index == s.index
+        tallied = int((held & s["attendance"].notna()).sum()) if "attendance" in s else 0
+        if tallied:
+            return tr(
+                f"Aucune fiche de passage dans les données (0 passage détaillé ; les {tallied} "
+                f"permanences tenues n'ont qu'un décompte) : pas de chiffres sur {what_fr}.",
+                f"No visit rows in the data (0 visit recorded one by one; the {tallied} held "
+                f"sessions only have a headcount): no figures on {what_en}.", lang)
+        return tr(f"Aucune fiche de passage dans les données (0 passage) : pas de chiffres sur "
+                  f"{what_fr}.",
+                  f"No visit rows in the data (0 visit): no figures on {what_en}.", lang)
+    file = _INPUT_FILES[needed]
+    kind_fr, kind_en = {
+        "services": ("Aucune prestation enregistrée", "No service recorded"),
+        "distributions": ("Aucun matériel distribué enregistré", "No material recorded"),
+        "survey_responses": ("Aucune réponse à un questionnaire", "No survey response"),
+    }[needed]
+    return tr(f"{kind_fr} dans les données (table « {file} » absente ou vide, 0 ligne) : "
+              f"pas de chiffres sur {what_fr}.",
+              f"{kind_en} in the data (table '{file}' absent or empty, 0 row): no figures on "
+              f"{what_en}.", lang)
+
+
+def nothing_to_show(table, name: str, *, lang: str = "fr") -> str:
+    """Why a computed table has nothing to show ("" when it has).
+
+    No row (a finding for gaps, outliers, themes: said as such), or rows whose
+    ``denominator`` is 0 everywhere (no share can be computed: for loyalty, no
+    first-time visitor followed long enough yet).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> nothing_to_show(pd.DataFrame({"period": []}), "quality_outliers", lang="en")
+    'No session with unusual attendance.'
+    """
+    import pandas as pd
+
+    what_fr, what_en = _WHAT.get(name, ("ce tableau", "this table"))
+    if len(table) == 0:
+        fr, en = _EMPTY.get(name, (f"Rien à publier pour {what_fr} avec ces données (0 ligne).",
+                                   f"Nothing to publish for {what_en} with these data (0 row)."))
+        return tr(fr, en, lang)
+    if "denominator" in table.columns:
+        den = pd.to_numeric(table["denominator"], errors="coerce").fillna(0)
+        if (den <= 0).all():
+            if name == "attendance_loyalty":
+                return tr(
+                    "Trop tôt pour mesurer la fidélisation : aucune nouvelle personne n'a encore "
+                    "été suivie assez longtemps (0 personne avec au moins un mois de données "
+                    "après sa première venue).",
+                    "Too early to measure loyalty: no first-time visitor has been followed long "
+                    "enough yet (0 person with at least one month of data after the first "
+                    "visit).", lang)
+            return tr(f"Aucune part ne peut être calculée pour {what_fr} (0 personne ou réponse "
+                      "au dénominateur sur toutes les périodes).",
+                      f"No share can be computed for {what_en} (0 person or response in the "
+                      "denominator in every period).", lang)
+    return ""
+
+
 @dataclass
 class Publisher:
     """Shows and publishes a notebook's tables, figures and text (see module doc).
@@ -966,6 +1103,8 @@ class Publisher:
     output_dir: Path
     published: list = field(default_factory=list)
     person_tables: list = field(default_factory=list, repr=False)
+    #: Tables replaced by a sentence saying why (name -> sentence); their figures are not drawn.
+    explained: dict = field(default_factory=dict)
 
     @property
     def lang(self) -> str:
@@ -1156,10 +1295,18 @@ class Publisher:
         from .io import write_table
 
         out = _tidy_for_publication(out)
+        missing = missing_input(self.dataset, name, lang=self.lang)
+        why = missing or nothing_to_show(out, name, lang=self.lang)
+        if why:
+            self.explained[name] = why
+            self.text(why, kind="explained")
+        if missing or (why and len(out)):
+            # nothing computable from these data: no file (the write-up then omits it)
+            return out
         write_table(out, self.output_dir / "tables" / f"{name}.csv")
         self.published.append(("table", name))
         self._mark_table(name, kind)
-        if show:
+        if show and not why:
             self._show_table(out, name, title=title, person=kind == "person")
         return out
 
@@ -1277,6 +1424,16 @@ class Publisher:
             if col in view.columns:
                 view = view.loc[view[col] == val]
         view = view.drop(columns=[c for c in (where or {}) if c in view.columns])
+        if name in self.explained:  # already said why, above: under this heading too
+            self.text(tr("Pas de tableau : les données ne permettent pas de l'établir "
+                         "(voir ci-dessus).",
+                         "No table: the data do not allow it (see above).", self.lang),
+                      kind="explained")
+            return None
+        if view.empty:
+            self.text(tr("Rien à montrer ici avec ces données.",
+                         "Nothing to show here with these data.", self.lang), kind="explained")
+            return None
         person = "suppressed" in df.columns
         self._show_table(view.reset_index(drop=True), name, title=title, person=person)
         return None
@@ -1375,6 +1532,14 @@ class Publisher:
             return None
         fig = getattr(fig, "figure", fig)
         alt = alt or figure_alt(fig, lang=self.lang) or title
+        source = FIGURE_TABLES.get(name, name)
+        if source in self.explained:  # drawn from a table with nothing to show
+            if source != name and show:  # under its own heading: say it there too
+                self.text(tr("Pas de figure : les données ne permettent pas de la tracer "
+                             "(voir ci-dessus).",
+                             "No figure: the data do not allow drawing it (see above).",
+                             self.lang), kind="explained")
+            return None
         stem = self.output_dir / "figures" / name
         self.published.append(("figure", name))
         if _SAVER is not None and _SAVER.submit(fig, stem):
@@ -1595,14 +1760,27 @@ def _significant(x, digits: int = 6):
     return float(f"{x:.{digits}g}")
 
 
+#: Float columns that hold counts (a large value there is a real count, not an estimate).
+_COUNT_COLUMNS = {"count", "n", "denominator", "visits", "people", "sessions", "quantity",
+                  "distinct_people", "first_time_visitors", "returning_people", "new_people",
+                  "respondents", "attendance", "new_visitors", "among", "unanswered"}
+#: No estimate, interval bound, ratio or statistic of a report reaches this: beyond it a
+#: value comes from a degenerate fit and is not published (NA, shown as "—").
+ABSURD = 1e6
+
+
 def _tidy_for_publication(df):
-    """Round floats to 6 significant digits; drop empty free-text-named columns.
+    """Round floats to 6 significant digits; blank absurd estimates; drop empty free text.
 
     Six significant digits are far more than any published figure shows and keep
     the CSV files short, stable across platforms and free of long digit runs.
+    A float that is not a count (column not in ``_COUNT_COLUMNS``, nor ``sessions_*``
+    or ``n_*``) and is infinite or at least :data:`ABSURD` in absolute value (a rate
+    ratio or bound of a degenerate fit: ``5.7e13``) becomes NA: a report never prints it.
     A column whose name announces free text (``note``, ``comment``...) is dropped
     when it is empty; a non-empty one is kept (the disclosure scan then refuses it).
     """
+    import numpy as np
     import pandas as pd
 
     from .privacy import is_free_text_column
@@ -1614,6 +1792,14 @@ def _tidy_for_publication(df):
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c].dtype):
             out[c] = out[c].map(_significant).astype(out[c].dtype)
+            name = str(c)
+            if name in _COUNT_COLUMNS or name.startswith(("sessions_", "n_")):
+                continue
+            vals = pd.to_numeric(out[c], errors="coerce").astype(float)
+            bad = ~np.isfinite(vals.to_numpy()) & vals.notna().to_numpy()
+            bad |= (vals.abs() >= ABSURD).to_numpy()
+            if bad.any():
+                out[c] = out[c].mask(bad)
     return out
 
 

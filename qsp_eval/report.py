@@ -20,7 +20,8 @@ What :func:`run_report` does, in order:
    notebooks' *published* outputs only, see :mod:`qsp_eval.publish`), ``tables.xlsx``,
    and ``manifest.json``; runs the disclosure scanner on the finished folder;
 5. only then swaps the new folder into place (atomic: a failed run leaves the
-   previous output intact and no half-written folder).
+   previous output intact and no half-written folder), keeping every file of the
+   output folder that qsp-eval did not write (see "Output folder").
 
 Speed
 -----
@@ -39,6 +40,30 @@ Output folder
 ``report.html``; ``notebooks/NN-*.ipynb`` (executed); ``figures/*.png|svg``;
 ``tables/*.csv`` and ``tables/tables.xlsx``; ``writeup.fr.md``, ``writeup.en.md``
 (+ ``.docx``); ``manifest.json``.
+
+The folder is the user's: a run never deletes or overwrites a file it did not write.
+The rule (checked by :func:`_check_paths` before anything runs):
+
+- ``--out`` is used only when it does not exist, is empty, or holds a previous
+  qsp-eval report, recognised by its ``manifest.json`` (written by
+  :func:`write_manifest`, ``"tool": "qsp-eval report"``). A folder holding other
+  files but no such manifest is refused (:class:`~qsp_eval.errors.ParameterError`,
+  exit 2, nothing written);
+- the files of the previous report are exactly those its manifest lists (with their
+  SHA-256): only they are replaced (or removed when the new report no longer writes
+  them). A listed file whose content changed since (an edited ``writeup.fr.docx``)
+  is the user's now: the run is refused, naming it, rather than overwrite it;
+- every other file or folder (``mes_notes.txt``, ``figures/mine.png``...) is left in
+  place, never read and never published; a new report file that would take the
+  place of one of them is refused the same way;
+- the report's last lines say how many files of the previous report were replaced
+  and how many other items were left in place; the command's output names them
+  (file names are not published in the report: they are not checked by the
+  disclosure control). :class:`ReportResult` has the same lists.
+
+Atomicity: the report is built in a hidden folder beside ``--out``; only when it is
+complete and clean are the user's files moved into it and the two folders swapped by
+renames (:func:`_swap`). A failure at any step leaves ``--out`` exactly as it was.
 """
 
 from __future__ import annotations
@@ -744,7 +769,7 @@ def _sections(nb, lang: str):
 
 
 def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = "",
-               figures_dir=None) -> str:
+               figures_dir=None, footer=()) -> str:
     """Assemble ``report.html`` from executed notebooks.
 
     Only Markdown cells (those tagged ``lang-fr``/``lang-en`` when they match
@@ -760,6 +785,9 @@ def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = 
         (stem, executed notebook) in the order of the report's sections.
     lang : {"fr", "en"}
     title, subtitle : str
+    footer : sequence of str
+        Plain sentences for the report's last lines (escaped), e.g. what the run
+        replaced in the output folder.
 
     Returns
     -------
@@ -863,6 +891,7 @@ def build_html(notebooks, *, lang: str = "fr", title: str = "", subtitle: str = 
                       "Report files: tables/tables.xlsx is the workbook to read (labels, a "
                       "'Read me' sheet); tables/*.csv are the same tables for programs (R, "
                       "Python: codes, comma-separated, UTF-8).", lang),
+        footer=list(footer or ()),
     )
     out = re.sub(r"<script\b.*?</script>", "", out, flags=re.S | re.I)
     return out
@@ -922,9 +951,66 @@ class ReportResult:
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     parameters: dict = field(default_factory=dict)
+    #: Files of the previous report written again by this run (relative paths).
+    replaced: list[str] = field(default_factory=list)
+    #: Files of the previous report this run no longer writes, hence removed.
+    removed: list[str] = field(default_factory=list)
+    #: What the folder held that does not come from qsp-eval: left in place.
+    kept: list[str] = field(default_factory=list)
 
 
-def _check_paths(source: Path, out: Path) -> None:
+@dataclass(frozen=True)
+class OutputPlan:
+    """What a run found in its output folder before writing anything (see "Output folder").
+
+    Attributes
+    ----------
+    exists : bool
+        The folder exists (empty, or holding a previous qsp-eval report).
+    previous : frozenset of str
+        Files of the previous report (those its ``manifest.json`` lists, and the
+        manifest itself), relative POSIX paths: the only files a run replaces or removes.
+    foreign : tuple of str
+        Everything else in the folder (a folder that holds no file of the previous
+        report is one entry ending in ``/``): left in place, never read, never published.
+    created : str
+        ``created`` of the previous manifest (``""`` when there is none).
+    """
+
+    exists: bool = False
+    previous: frozenset = frozenset()
+    foreign: tuple = ()
+    created: str = ""
+
+
+def _refuse_folder(out: Path, why_fr: str, why_en: str) -> ParameterError:
+    return ParameterError(
+        f"« {out} » {why_fr} : qsp-eval n'y écrit pas, pour ne rien effacer de ce qui ne vient "
+        "pas de lui. Choisissez un dossier qui n'existe pas, un dossier vide, ou le dossier d'un "
+        "rapport qsp-eval précédent (avec son manifest.json). Rien n'a été écrit.",
+        f"'{out}' {why_en}: qsp-eval does not write there, so as to delete nothing it did not "
+        "write. Choose a folder that does not exist, an empty folder, or the folder of a "
+        "previous qsp-eval report (with its manifest.json). Nothing was written.")
+
+
+def _check_paths(source: Path, out: Path, *, checksums: bool = True) -> OutputPlan:
+    """Check that ``out`` may receive the report; say what is in it (nothing is changed).
+
+    The rule (module docstring, "Output folder"): ``out`` must not exist, be empty, or
+    hold a previous qsp-eval report, i.e. a ``manifest.json`` written by
+    :func:`write_manifest`. Only the files that manifest lists are ours; a listed file
+    whose content changed since (its SHA-256 differs) was edited by someone and is
+    refused rather than overwritten (``checksums=False`` skips that comparison: the
+    second look just before the swap only lists what the folder holds).
+
+    Raises
+    ------
+    ParameterError
+        ``out`` contains or is inside the data; is not a folder; holds files but no
+        qsp-eval manifest; or holds an edited file of the previous report.
+    """
+    from .io import file_sha256, read_json
+
     src = source.resolve()
     dst = out.resolve()
     if dst == src or src.is_relative_to(dst) or dst.is_relative_to(src):
@@ -932,30 +1018,191 @@ def _check_paths(source: Path, out: Path) -> None:
             f"Le dossier de sortie « {out} » ne doit ni contenir les données ni être dedans.",
             f"The output folder '{out}' must neither contain the data nor be inside it.",
         )
-    if dst.exists() and (not dst.is_dir() or (any(dst.iterdir())
-                                               and not (dst / "manifest.json").exists())):
+    if not dst.exists() and not dst.is_symlink():
+        return OutputPlan()
+    if not dst.is_dir():
+        raise _refuse_folder(out, "existe et n'est pas un dossier",
+                             "exists and is not a folder")
+    files, dirs = [], []
+    for root, dirnames, filenames in os.walk(dst):
+        here = Path(root).relative_to(dst)
+        for d in list(dirnames):
+            if (Path(root) / d).is_symlink():  # a link is an entry, never followed
+                dirnames.remove(d)
+                filenames.append(d)
+            else:
+                dirs.append((here / d).as_posix())
+        files.extend((here / f).as_posix() for f in filenames)
+    manifest = dst / "manifest.json"
+    listed: dict = {}
+    created = ""
+    if files:
+        if not manifest.is_file():
+            raise _refuse_folder(
+                out, f"contient déjà {len(files)} fichier(s) et n'est pas un rapport qsp-eval "
+                "(pas de manifest.json)",
+                f"already holds {len(files)} file(s) and is not a qsp-eval report "
+                "(no manifest.json)")
+        try:
+            man = read_json(manifest)
+        except (ValueError, OSError):
+            man = None
+        if not (isinstance(man, dict) and man.get("tool") == "qsp-eval report"
+                and isinstance(man.get("files"), list)):
+            raise _refuse_folder(
+                out, "contient un manifest.json qui n'est pas celui d'un rapport qsp-eval",
+                "holds a manifest.json that is not a qsp-eval report's")
+        for f in man["files"]:
+            if isinstance(f, dict) and isinstance(f.get("path"), str):
+                rel = Path(f["path"])
+                if not rel.is_absolute() and ".." not in rel.parts:
+                    listed[rel.as_posix()] = f.get("sha256")
+        created = str(man.get("created") or "")
+    present = set(files)
+    edited = sorted(rel for rel, sha in listed.items() if checksums and rel in present and sha
+                    and not (dst / rel).is_symlink() and file_sha256(dst / rel) != sha)
+    if edited:
+        names = ", ".join(edited[:10]) + (" ..." if len(edited) > 10 else "")
         raise ParameterError(
-            f"« {out} » existe et n'est pas un rapport qsp-eval : choisissez un autre dossier "
-            "(il ne sera pas remplacé).",
-            f"'{out}' exists and is not a qsp-eval report: choose another folder "
-            "(it will not be replaced).",
-        )
+            f"Dans « {out} », ces fichiers du rapport précédent ont été modifiés depuis qu'il a "
+            f"été écrit : {names}. Ils ne seront pas écrasés : renommez-les ou déplacez-les hors "
+            "du dossier, puis relancez. Rien n'a été écrit.",
+            f"In '{out}', these files of the previous report were changed after it was "
+            f"written: {names}. They will not be overwritten: rename them or move them out of "
+            "the folder, then run again. Nothing was written.")
+    previous = {rel for rel in listed if rel in present}
+    if manifest.is_file():
+        previous.add("manifest.json")
+    ours_dirs = {""}
+    for rel in previous:
+        ours_dirs.update(p.as_posix() for p in Path(rel).parents)
+    ours_dirs.discard(".")
+    foreign: list = []
+    for d in sorted(dirs):
+        if d not in ours_dirs and Path(d).parent.as_posix() in ours_dirs | {"."}:
+            foreign.append(d + "/")
+    top = tuple(f[:-1] for f in foreign)
+    for rel in sorted(files):
+        if rel in previous or any(rel.startswith(t + "/") for t in top):
+            continue
+        foreign.append(rel)
+    return OutputPlan(True, frozenset(previous), tuple(sorted(foreign)), created)
 
 
-def _swap(tmp: Path, out: Path) -> None:
+def _entries(folder: Path) -> set:
+    """Relative POSIX paths of every file under ``folder``."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def _merge_folders(out: Path, foreign: list, new: set) -> list:
+    """Open up a user's folder the new report also writes into (``tables/`` of the user's).
+
+    A foreign folder that is the parent of a new file is replaced, in ``foreign``, by
+    what it holds (recursively), so those items are moved one by one beside the new files.
+    """
+    result: list = []
+    todo = list(foreign)
+    while todo:
+        f = todo.pop()
+        p = out / f
+        if p.is_dir() and not p.is_symlink() and any(n.startswith(f + "/") for n in new):
+            todo.extend(f"{f}/{c.name}" for c in p.iterdir())
+        else:
+            result.append(f)
+    return sorted(result)
+
+
+class _UserFilesKept(QspError):
+    """Putting the user's files back after a failed swap failed: they are in a named folder."""
+
+
+def _swap(tmp: Path, out: Path, plan: OutputPlan | None = None) -> None:
+    """Put the finished folder ``tmp`` in place of ``out``, keeping the user's files.
+
+    The files of ``plan.foreign`` (not written by qsp-eval) are first moved from
+    ``out`` into ``tmp`` (renames on one file system), then ``out`` is renamed aside,
+    ``tmp`` renamed to ``out`` and the old folder, which then holds only files of the
+    previous report, deleted. If any step fails everything is moved back: ``out`` is
+    as before and the exception is raised.
+
+    Raises
+    ------
+    ParameterError
+        A new file would take the place of one of the user's files (nothing is changed).
+    """
+    plan = plan or OutputPlan(exists=out.exists())
+    new = _entries(tmp)
+    foreign = _merge_folders(out, [f.rstrip("/") for f in plan.foreign], new)
+    clash = sorted(f for f in foreign
+                   if f in new or any(n.startswith(f + "/") for n in new)
+                   or any(f.startswith(n + "/") for n in new))
+    if clash:
+        raise ParameterError(
+            f"Dans « {out} », ces fichiers ne viennent pas de qsp-eval mais le rapport veut "
+            f"écrire à leur place : {', '.join(clash[:10])}. Déplacez-les ou renommez-les, "
+            "puis relancez. Rien n'a été écrit.",
+            f"In '{out}', these files do not come from qsp-eval but the report must write in "
+            f"their place: {', '.join(clash[:10])}. Move or rename them, then run again. "
+            "Nothing was written.")
+    moved: list = []
     old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        old.rmdir()
-        os.replace(out, old)
     try:
-        os.replace(tmp, out)
+        for rel in foreign:
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(out / rel, target)
+            moved.append(rel)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            old.rmdir()
+            os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old is not None:
+                os.replace(old, out)
+                old = None
+            raise
     except BaseException:
-        if old is not None:
-            os.replace(old, out)
+        try:
+            for rel in reversed(moved):
+                os.replace(tmp / rel, out / rel)
+        except OSError as exc:
+            raise _UserFilesKept(
+                f"Le rapport n'a pas pu être mis en place et vos fichiers n'ont pas pu être "
+                f"remis dans « {out} » : ils sont intacts dans « {tmp} » ({exc}).",
+                f"The report could not be put in place and your files could not be moved back "
+                f"to '{out}': they are intact in '{tmp}' ({exc}).") from exc
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _folder_note(plan: OutputPlan, lang: str) -> list[str]:
+    """The report's last lines: what this run replaced and what it left in the folder."""
+    lines = []
+    n_prev = len(plan.previous)
+    if n_prev:
+        when = plan.created.replace("T", " ")[:16]
+        when_fr = f" du {when} UTC" if when else ""
+        when_en = f" of {when} UTC" if when else ""
+        lines.append(tr(
+            f"Ce dossier contenait un rapport qsp-eval précédent{when_fr} : ses {n_prev} fichiers "
+            "(ceux que listait son manifest.json) ont été remplacés par ceux de ce rapport (ou "
+            "retirés s'il ne les produit plus) ; aucun autre fichier du dossier n'a été modifié "
+            "ni effacé.",
+            f"This folder held a previous qsp-eval report{when_en}: its {n_prev} files (those its "
+            "manifest.json listed) were replaced by this report's (or removed when it no longer "
+            "writes them); no other file of the folder was changed or deleted.", lang))
+    k = len(plan.foreign)
+    if k:
+        lines.append(tr(
+            f"{k} élément(s) du dossier qui ne viennent pas de qsp-eval ont été laissés en place, "
+            "sans être lus ni publiés (leurs noms sont donnés par la commande, pas ici).",
+            f"{k} item(s) of the folder that do not come from qsp-eval were left in place, "
+            "neither read nor published (their names are given by the command, not here).",
+            lang))
+    return lines
 
 
 def _prefetch_theming(saver, dataset, settings, declared, params) -> None:
@@ -1080,7 +1327,7 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
     if not source.exists():
         raise ParameterError(f"Source introuvable : « {source} ».",
                              f"Source not found: '{source}'.")
-    _check_paths(source, out)
+    plan = _check_paths(source, out)
     paths = notebook_paths(notebook_folder, notebooks)
     declared = declared_parameters(paths)
     given = dict(parameters or {})
@@ -1099,14 +1346,12 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
                       ("window_end", settings.window_end)):
         if name in params:  # "31/12/2023" -> "2023-12-31": one spelling in every notebook
             params[name] = day.isoformat() if day is not None else ""
-    if "03-theming" in [p.stem for p in paths] and settings.config.change is None:
-        raise ParameterError(
-            "Aucune date de début de la thématisation : indiquez « change: start: AAAA-MM-JJ » "
-            "dans evaluation.yml ou ajoutez -p theming_start=AAAA-MM-JJ.",
-            "No start date for theming: give 'change: start: YYYY-MM-DD' in evaluation.yml or "
-            "add -p theming_start=YYYY-MM-DD.")
+    # no change date is not an error: the theming section then says so in words
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the report folder gets the usual rights
     try:
         run_params = dict(params, source=str(source.resolve()), output_dir=str(tmp))
         run_params = {k: v for k, v in run_params.items() if k in declared}
@@ -1134,7 +1379,8 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
                 title = f"{title} — {cfg.programme}"
             subtitle = publish.report_subtitle(dataset, lang=lang, window=settings.window)
             html_text = build_html(ordered, lang=lang, title=title, subtitle=subtitle,
-                                   figures_dir=tmp / "figures")
+                                   figures_dir=tmp / "figures",
+                                   footer=_folder_note(plan, lang))
             write_text(html_text, tmp / "report.html")
             if saver is not None:
                 saver.wait()  # the workbook
@@ -1156,12 +1402,46 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
                                   "end": window[1].isoformat(),
                                   "data_start": settings.data_start.isoformat(),
                                   "data_end": settings.data_end.isoformat()}})
-        _swap(tmp, out)
+        written = _entries(tmp)
+        # looked at again: a file the user put there during the run is kept too
+        plan = _check_paths(source, out, checksums=False)
+        _swap(tmp, out, plan)
+    except _UserFilesKept:
+        raise  # the user's files are in tmp: never delete it
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    files = sorted(p for p in out.rglob("*") if p.is_file())
+    kept = [f.rstrip("/") for f in plan.foreign]
+    files = sorted(out / rel for rel in written)
+    replaced = sorted(plan.previous & written)
+    removed = sorted(plan.previous - written)
     seconds = time.perf_counter() - t0
     say(tr(f"Rapport écrit dans {out} ({len(files)} fichiers, {seconds:.1f} s).",
            f"Report written to {out} ({len(files)} files, {seconds:.1f} s).", lang))
-    return ReportResult(out, files, seconds, public_params)
+    for line in _folder_lines(replaced, removed, plan.foreign, lang):
+        say(line)
+    return ReportResult(out, files, seconds, public_params, replaced, removed, kept)
+
+
+def _folder_lines(replaced, removed, foreign, lang: str) -> list[str]:
+    """Lines for the terminal: the files replaced, removed and left in place, by name."""
+    def names(items, k=12):
+        items = list(items)
+        more = len(items) - k
+        return ", ".join(items[:k]) + (tr(f" et {more} autres", f" and {more} more", lang)
+                                       if more > 0 else "")
+
+    lines = []
+    if replaced:
+        lines.append(tr(f"  Remplacés (rapport précédent) : {len(replaced)} fichiers : "
+                        f"{names(replaced, 6)}",
+                        f"  Replaced (previous report): {len(replaced)} files: "
+                        f"{names(replaced, 6)}", lang))
+    if removed:
+        lines.append(tr(f"  Retirés (du rapport précédent, plus produits) : {names(removed)}",
+                        f"  Removed (of the previous report, no longer produced): "
+                        f"{names(removed)}", lang))
+    if foreign:
+        lines.append(tr(f"  Laissés en place (ne viennent pas de qsp-eval) : {names(foreign)}",
+                        f"  Left in place (not from qsp-eval): {names(foreign)}", lang))
+    return lines

@@ -27,6 +27,7 @@ Rules
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
@@ -468,6 +469,19 @@ def _num(v):
         return float(v.replace(NBSP, "").replace(",", ".") if isinstance(v, str) else v)
     except (TypeError, ValueError):
         return None
+
+
+def _plausible_ratio(v) -> bool:
+    """A rate ratio or bound a key figure may show: finite, between 1/1000 and 1000.
+
+    Beyond that the fit is degenerate (too few sessions): the key figure is left out
+    rather than print "0,00–7e19" (the theming section says why).
+
+    >>> _plausible_ratio(1.36), _plausible_ratio(5.7e13), _plausible_ratio(float("nan"))
+    (True, False, False)
+    """
+    x = _num(v)
+    return x is not None and math.isfinite(x) and 1e-3 <= x <= 1e3
 
 
 def _by_period(t: pd.DataFrame) -> pd.DataFrame:
@@ -1437,8 +1451,9 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
             diffs(tot.iloc[i], [(tot.iloc[j], ps[j]) for j in compared(ps, i)]),
             ctx.tr("tests", "tests"))
     parts = _theming_parts(theming, lang)
-    if parts is not None and isinstance(parts.get("estimate"), Mapping) and _num(
-            parts["estimate"].get("rate_ratio")) is not None:
+    if parts is not None and isinstance(parts.get("estimate"), Mapping) and all(
+            _plausible_ratio(parts["estimate"].get(k)) for k in ("rate_ratio", "ci_low",
+                                                                 "ci_high")):
         est = parts["estimate"]
         ev = parts.get("evidence")
         evt = _evidence_labels().get(str(ev), (str(ev), str(ev)))[0 if lang == "fr" else 1] if ev else ""

@@ -281,7 +281,7 @@ def test_an_empty_workbook_is_a_sentence(tmp_path):
     assert res["valid"] is False
     # one file-level problem: shown as a sentence, not as a table
     assert "problems" not in res
-    assert "table des permanences absente" in res["message"]["fr"]
+    assert "« sessions »" in res["message"]["fr"]  # the loader names the missing sheet
     assert "Traceback" not in json.dumps(res, ensure_ascii=False)
 
 

@@ -285,3 +285,21 @@ def test_full_report_on_simulated_data_is_clean(tmp_path):
     profiles = (out / "tables" / "profiles_by_year.csv").read_text(encoding="utf-8")
     assert "< 5" in profiles.replace("\u00a0", " ")
     assert main(["check-outputs", str(out)]) == 0
+
+
+def test_a_long_number_is_not_a_pseudonym(tmp_path):
+    """Issue 11: a 16-digit interval bound (1.23e15 written by a CSV writer) is a number, not a
+    person's pseudonym; 16 hex characters, even all digits, standing alone still are."""
+    from qsp_eval.disclosure import DisclosureRules, check_text
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "effects.csv").write_text(
+        "term,rate_ratio,ci_low,ci_high\nslope_change,2.5,0.000001,1234567890123456.0\n",
+        encoding="utf-8")
+    (tmp_path / "report.html").write_text(
+        "<html><body><p>IC 95 % 0,00–1234567890123456,00</p></body></html>", encoding="utf-8")
+    assert kinds(scan_outputs(tmp_path)) == []
+    rules = DisclosureRules()
+    assert check_text("borne 1234567890123456.0", rules=rules) == []
+    assert [f.kind for f in check_text("code 1234567890123456", rules=rules)] == ["pseudonym"]
+    assert [f.kind for f in check_text(f"code {PSEUDONYM}.", rules=rules)] == ["pseudonym"]

@@ -429,7 +429,9 @@ def test_kernel_engine_runs_without_an_installed_kernel_name(tmp_path):
     assert "k 4\n" in texts
 
 
-def test_missing_theming_start_is_reported_before_running(tmp_path, small_source):
+def test_no_change_date_is_not_refused(tmp_path, small_source):
+    """A programme that has not themed yet (no change.start) still gets its report (issue 11):
+    the theming section says it in words; the run itself must not refuse it."""
     import shutil
 
     import yaml
@@ -440,8 +442,176 @@ def test_missing_theming_start_is_reported_before_running(tmp_path, small_source
     cfg.pop("change", None)
     (src / "evaluation.yml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     folder = tmp_path / "notebooks"
-    _nb(folder / "03-theming.ipynb", ["raise RuntimeError('must not run')"])
+    _nb(folder / "03-theming.ipynb", ["x = 1"])
+    res = report.run_report(src, tmp_path / "out", notebooks=["03-theming"],
+                            notebook_folder=folder, scan=False)
+    assert (res.out_dir / "report.html").is_file()
+    ds = publish.load_dataset(str(src))
+    assert publish.check_settings(ds).config.change is None
+
+
+# ---------------------------------------------------------------------------
+# The output folder is the user's (issue 11)
+# ---------------------------------------------------------------------------
+EXTRA = GOOD[:2] + ['pub.table(attendance.by_period(pub.data, period="quarter"), "extra_table")']
+
+
+def _user_files(out: Path) -> dict:
+    files = {
+        "mes_notes.txt": b"mes notes\n",
+        "writeup.fr.annote.docx": b"PK edited by the coordinator",  # not in the manifest
+        "tables/mon_tableau.csv": b"a,b\n1,2\n",  # inside a folder qsp-eval writes
+        "brouillons/idee.md": b"# idee\n",  # a folder of the user's
+    }
+    for rel, data in files.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
+    (out / "vide").mkdir()  # an empty folder of the user's
+    return files
+
+
+def test_second_run_keeps_the_users_files_and_says_so(tmp_path, small_source):
+    folder = _folder(tmp_path)
+    _nb(folder / "n3.ipynb", EXTRA)
+    out = tmp_path / "out"
+    report.run_report(small_source, out, notebooks=["n1", "n2", "n3"], notebook_folder=folder,
+                      scan=False)
+    first = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "tables/extra_table.csv" in {f["path"] for f in first["files"]}
+    user = _user_files(out)
+    lines = []
+    res = report.run_report(small_source, out, notebooks=["n1", "n2"], notebook_folder=folder,
+                            scan=False, progress=lines.append)
+    for rel, data in user.items():
+        assert (out / rel).read_bytes() == data, rel
+    assert (out / "vide").is_dir()
+    assert sorted(res.kept) == sorted(["brouillons", "mes_notes.txt", "tables/mon_tableau.csv",
+                                       "vide", "writeup.fr.annote.docx"])
+    # the previous report's own files: replaced, or removed when no longer written
+    assert res.removed == ["notebooks/n3.ipynb", "tables/extra_table.csv"]
+    assert not (out / "tables/extra_table.csv").exists()
+    assert "report.html" in res.replaced and "tables/attendance_by_year.csv" in res.replaced
+    # the new manifest lists only qsp-eval's files, so a third run keeps the user's files too
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert not {f["path"] for f in man["files"]} & set(user)
+    # the report's last lines: counts only (file names are not published)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    tail = html[html.index('<footer'):]
+    n_prev = len(first["files"]) + 1  # its files and its manifest
+    assert f"ses {n_prev} fichiers" in tail and "5 élément(s)" in tail
+    assert "mes_notes" not in html
+    # the terminal names them
+    said = "\n".join(lines)
+    assert "mes_notes.txt" in said and "tables/extra_table.csv" in said
+    res3 = report.run_report(small_source, out, notebooks=["n1"], notebook_folder=folder,
+                             scan=False)
+    assert all((out / rel).read_bytes() == data for rel, data in user.items())
+    assert "notebooks/n2.ipynb" in res3.removed
+
+
+def test_failed_run_keeps_the_users_files(tmp_path, small_source):
+    out = tmp_path / "out"
+    report.run_report(small_source, out, notebooks=["n1", "n2"],
+                      notebook_folder=_folder(tmp_path), scan=False)
+    user = _user_files(out)
+    previous = _tree(out)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    with pytest.raises(report.NotebookFailed):
+        report.run_report(small_source, out, notebooks=["n1", "n2"],
+                          notebook_folder=_folder(bad, fail=True), scan=False)
+    assert _tree(out) == previous
+    assert all((out / rel).read_bytes() == data for rel, data in user.items())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "notebooks", "out"]
+
+
+def test_a_failing_swap_puts_everything_back(tmp_path, small_source, monkeypatch):
+    out = tmp_path / "out"
+    folder = _folder(tmp_path)
+    report.run_report(small_source, out, notebooks=["n1"], notebook_folder=folder, scan=False)
+    user = _user_files(out)
+    previous = _tree(out)
+    real = os.replace
+
+    def failing(src, dst):
+        if Path(dst) == out and str(src).endswith(".tmp"):  # the new folder into place
+            raise OSError("disk full")
+        return real(src, dst)
+
+    monkeypatch.setattr(report.os, "replace", failing)
+    with pytest.raises(OSError, match="disk full"):
+        report.run_report(small_source, out, notebooks=["n1"], notebook_folder=folder,
+                          scan=False)
+    monkeypatch.undo()
+    assert _tree(out) == previous
+    assert all((out / rel).read_bytes() == data for rel, data in user.items())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "out"]
+
+
+def test_edited_report_file_or_clash_is_refused_and_nothing_changes(tmp_path, small_source):
+    folder = _folder(tmp_path)
+    out = tmp_path / "out"
+    report.run_report(small_source, out, notebooks=["n2"], notebook_folder=folder, scan=False)
+    # a file of the previous report edited by the user is not overwritten
+    (out / "report.html").write_text("<p>mes corrections</p>", encoding="utf-8")
+    before = _tree(out)
     with pytest.raises(ParameterError) as e:
-        report.run_report(src, tmp_path / "out", notebooks=["03-theming"],
-                          notebook_folder=folder, scan=False)
-    assert "theming_start" in e.value.format("en")
+        report.run_report(small_source, out, notebooks=["n2"], notebook_folder=folder,
+                          scan=False)
+    assert "report.html" in e.value.format("en") and "changed" in e.value.format("en")
+    assert _tree(out) == before
+    # a file of the user's where the new report must write: refused at the end, nothing moved
+    report.run_report(small_source, tmp_path / "out2", notebooks=["n2"],
+                      notebook_folder=folder, scan=False)
+    out2 = tmp_path / "out2"
+    (out2 / "tables").mkdir(exist_ok=True)
+    (out2 / "tables" / "attendance_by_year.csv").write_text("mine\n", encoding="utf-8")
+    before = _tree(out2)
+    with pytest.raises(ParameterError) as e:
+        report.run_report(small_source, out2, notebooks=["n1"], notebook_folder=folder,
+                          scan=False)
+    assert "tables/attendance_by_year.csv" in e.value.format("fr")
+    assert _tree(out2) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "out", "out2"]
+
+
+def test_folder_without_manifest_or_with_another_manifest_exits_2(tmp_path, small_source,
+                                                                  capsys):
+    from qsp_eval.cli import main
+
+    other = tmp_path / "mes_documents"
+    other.mkdir()
+    (other / "mes_notes.txt").write_text("keep me", encoding="utf-8")
+    rc = main(["report", str(small_source), "--out", str(other), "--lang", "en"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "is not a qsp-eval report" in err and "Nothing was written" in err
+    (other / "manifest.json").write_text('{"tool": "something else", "files": []}',
+                                         encoding="utf-8")
+    rc = main(["report", str(small_source), "--out", str(other)])
+    assert rc == 2
+    assert sorted(os.listdir(other)) == ["manifest.json", "mes_notes.txt"]
+    assert (other / "mes_notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["mes_documents"]
+
+
+def test_empty_folder_is_used(tmp_path, small_source):
+    out = tmp_path / "empty"
+    out.mkdir()
+    res = report.run_report(small_source, out, notebooks=["n1"],
+                            notebook_folder=_folder(tmp_path), scan=False)
+    assert (out / "report.html").is_file() and res.kept == [] and res.replaced == []
+
+
+def test_tidy_for_publication_never_publishes_an_absurd_estimate():
+    """Issue 11: 5.7e13 as an interval bound is a degenerate fit, not a number to print;
+    a count of the same size is kept (made-up values, read off by eye)."""
+    import pandas as pd
+
+    df = pd.DataFrame({"rate_ratio": [27449.8, 1.2], "ci_high": [5.7e13, float("inf")],
+                       "ci_low": [-2e6, 0.5], "quantity": [2e6, 3.0]})
+    out = publish._tidy_for_publication(df)
+    assert out["rate_ratio"].tolist() == [27449.8, 1.2]
+    assert out["ci_high"].isna().tolist() == [True, True]
+    assert out["ci_low"].isna().tolist() == [True, False]
+    assert out["quantity"].tolist() == [2e6, 3.0]
