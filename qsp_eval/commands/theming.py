@@ -49,10 +49,12 @@ def add_arguments(parser) -> None:
         "graine des simulations de puissance (défaut 0)", "seed of the power simulations "
         "(default 0)"))
     parser.add_argument("--json", action="store_true", help=tr(
-        "sortie JSON : its, themed_vs_plain, naive, placebo, minimal_detectable_rate_ratio, "
-        "verdict",
-        "JSON output: its, themed_vs_plain, naive, placebo, minimal_detectable_rate_ratio, "
-        "verdict"))
+        "sortie JSON : estimable, reason, method (famille, α, dispersion, inférence, "
+        "Ljung–Box, autocorrélation, Newey–West), overall, its, themed_vs_plain, displacement, "
+        "naive, placebo, minimal_detectable_rate_ratio, verdict",
+        "JSON output: estimable, reason, method (family, α, dispersion, inference, "
+        "Ljung–Box, autocorrelation, Newey–West), overall, its, themed_vs_plain, displacement, "
+        "naive, placebo, minimal_detectable_rate_ratio, verdict"))
 
 
 def _f(x, lang, digits=2):
@@ -87,12 +89,28 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
+    if not res.estimable:
+        print(res.reason(lang))
+        return 0
     ev = EVIDENCE_LABELS[res.verdict.evidence][0 if lang == "fr" else 1]
     print(tr(f"Thématisation (début le {res.start:%d/%m/%Y}) — niveau de preuve : {ev}",
              f"Theming (start {res.start:%Y-%m-%d}) — strength of evidence: {ev}", lang))
     print()
     print(res.verdict.text(lang))
     print()
+    print(res.method(lang))
+    print()
+    ov = payload.get("overall") or {}
+    if ov.get("status") == "estimated":
+        print(tr(f"  passages depuis le début : {_f(ov['observed'], lang, 0)} observés, "
+                 f"{_f(ov['expected'], lang, 0)} attendus sans changement ; différence "
+                 f"{_f(ov['difference'], lang, 0)} (IC 95 % "
+                 f"{_f(ov['difference_low'], lang, 0)} à {_f(ov['difference_high'], lang, 0)})",
+                 f"  visits since the start: {_f(ov['observed'], lang, 0)} observed, "
+                 f"{_f(ov['expected'], lang, 0)} expected without change; difference "
+                 f"{_f(ov['difference'], lang, 0)} (95% CI "
+                 f"{_f(ov['difference_low'], lang, 0)} to {_f(ov['difference_high'], lang, 0)})",
+                 lang))
     ci = tr("IC 95 %", "95% CI", lang)
     print(tr("Estimations (rapports de taux) :", "Estimates (rate ratios):", lang))
     for e in payload["its"]["effects"]:
