@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsp_eval.errors import DataError, ParameterError
+from qsp_eval.errors import ParameterError
 from qsp_eval.schema import Change, EvaluationConfig, Event
 from qsp_eval.simulate import simulate_session_counts
 from qsp_eval.testing import make_dataset
