@@ -85,7 +85,7 @@ def test_naive_before_after_by_hand():
 @pytest.mark.parametrize("lo, hi, placebo, sens, expected", [
     (1.2, 2.1, True, True, "strong"),
     (1.2, 2.1, True, False, "moderate"),
-    (1.2, 2.1, False, True, "moderate"),
+    (1.2, 2.1, False, True, "weak"),       # no placebo passed: sensitivity alone is weak
     (1.2, 2.1, False, False, "weak"),
     (0.8, 1.7, True, True, "inconclusive"),
     (0.5, 0.9, True, True, "strong"),      # a clear drop is graded the same way
