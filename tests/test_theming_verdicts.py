@@ -9,7 +9,6 @@ programmes with no effect (at most 5 %).
 from __future__ import annotations
 
 import pytest
-
 from theming_study import SITUATIONS, study
 
 
