@@ -43,6 +43,9 @@ def test_its_json_matches_published_reference(capsys):
     assert (round(lvl["rate_ratio"], 3), round(lvl["ci_low"], 3), round(lvl["ci_high"], 3)) == (
         0.885, 0.838, 0.934)
     assert not any(e["term"] == "slope_change" for e in d["effects"])
+    # the scale is estimated: Student's t on 59 - 7 = 52 residual df, named in the output
+    assert d["inference"]["distribution"] == "t" and d["inference"]["df"] == 52
+    assert "Student" in d["inference"]["text_en"]
 
 
 def _write(tmp_path, rows, sep=";", encoding="cp1252"):
