@@ -131,7 +131,7 @@ def plausible(rate_ratio, ci_low, ci_high) -> bool:
 
     Examples
     --------
-    >>> plausible(1.2, 0.9, 1.6), plausible(1.0, 0.0, 7e19), plausible(2.0, 0.01, 40)
+    >>> plausible(1.2, 0.9, 1.6), plausible(1.0, 0.0, 7e19), plausible(2.0, 0.1, 40)
     (True, False, True)
     >>> plausible(3.0, 0.01, 900)
     False
