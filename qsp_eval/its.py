@@ -17,8 +17,11 @@ Families: ``poisson``; ``quasipoisson`` (Poisson fit, scale = Pearson χ²
 / residual df, as R's ``quasipoisson``); ``negbin`` (NB2, variance
 μ + αμ², α estimated by maximum likelihood as ``MASS::glm.nb`` does, the
 coefficients' standard errors conditional on α).  Optional Newey–West (HAC)
-errors.  Intervals are Wald intervals ``exp(b ± z·SE)`` with the normal
-quantile ``z``.
+errors.  Intervals are Wald intervals ``exp(b ± q·SE)``: for ``quasipoisson``
+(the scale is estimated) ``q`` is the Student t quantile with the residual
+degrees of freedom and p-values come from the same t distribution, as R's
+``summary.glm`` does for quasi families; for ``poisson`` and ``negbin``
+(maximum likelihood) ``q`` is the normal quantile (:func:`inference_method`).
 
 Reference: Lopez Bernal J, Cummins S, Gasparrini A. Interrupted time series
 regression for the evaluation of public health interventions: a tutorial.
@@ -45,6 +48,9 @@ __all__ = [
     "its_diagnostics",
     "choose_family",
     "harmonic_terms",
+    "inference_method",
+    "its_cumulative",
+    "newey_west_lags",
 ]
 
 #: Families accepted by :func:`fit_its` (``"auto"`` picks via :func:`choose_family`).
@@ -542,6 +548,64 @@ def _design(result) -> ITSDesign:
     return d
 
 
+def inference_method(result) -> dict:
+    """Which reference distribution the Wald intervals and tests of a fit use.
+
+    Quasi-Poisson (scale estimated from the Pearson χ²): Student's t with the
+    residual degrees of freedom, as R's ``summary.glm`` for quasi families;
+    Poisson and negative binomial (maximum likelihood): the normal.
+
+    Returns
+    -------
+    dict
+        ``distribution`` ("t" or "normal"), ``df`` (residual df, or None),
+        ``text_fr``, ``text_en`` (one phrase naming it, and the Newey–West
+        lag when HAC errors are used).
+
+    Examples
+    --------
+    >>> # inference_method(fit_its(df, count="y", time="t", intervention=5))["distribution"]
+    """
+    d = _design(result)
+    df = float(result.df_resid)
+    use_t = d.family == "quasipoisson" and df > 0
+    if use_t:
+        fr = f"intervalles et tests de Wald avec la loi de Student à {df:g} degrés de liberté"
+        en = f"Wald intervals and tests with Student's t on {df:g} residual degrees of freedom"
+    else:
+        fr, en = "intervalles et tests de Wald (loi normale)", "Wald intervals and tests (normal)"
+    if d.hac_lags is not None:
+        fr += f", erreurs types de Newey–West (HAC, {d.hac_lags} retard(s))"
+        en += f", Newey–West (HAC) standard errors with {d.hac_lags} lag(s)"
+    return {"distribution": "t" if use_t else "normal", "df": df if use_t else None,
+            "text_fr": fr, "text_en": en}
+
+
+def newey_west_lags(n: int) -> int:
+    """Newey–West lag rule: ``floor(4·(n/100)^(2/9))``, at least 1.
+
+    Newey WK, West KD. Automatic lag selection in covariance matrix
+    estimation. Rev Econ Stud 1994;61:631–653 (the usual rule of thumb).
+
+    Examples
+    --------
+    >>> newey_west_lags(100), newey_west_lags(160), newey_west_lags(14)
+    (4, 4, 2)
+    """
+    return max(1, int(np.floor(4 * (max(int(n), 1) / 100) ** (2 / 9))))
+
+
+def _quantile(result, level: float):
+    """(quantile, two-sided p-value function) of the distribution of :func:`inference_method`."""
+    from scipy import stats
+
+    d = _design(result)
+    df = float(result.df_resid)
+    if d.family == "quasipoisson" and df > 0:
+        return float(stats.t.ppf(0.5 + level / 2, df)), lambda x: 2 * stats.t.sf(x, df)
+    return float(stats.norm.ppf(0.5 + level / 2)), lambda x: 2 * stats.norm.sf(x)
+
+
 def its_effects(result, *, level: float = 0.95) -> pd.DataFrame:
     """Tidy table of the model's rate ratios.
 
@@ -558,27 +622,27 @@ def its_effects(result, *, level: float = 0.95) -> pd.DataFrame:
         One row per term (``level_change``, ``slope_change`` when fitted,
         then ``trend``, the harmonics and covariates; not the intercept):
         ``term``, ``estimate`` (log rate ratio), ``se``, ``rate_ratio``,
-        ``ci_low``, ``ci_high`` (``exp(b ± z·SE)``, z the normal quantile),
-        ``p_value`` (Wald, normal, two-sided), ``family``, ``n``.
+        ``ci_low``, ``ci_high`` (``exp(b ± q·SE)``), ``p_value`` (Wald,
+        two-sided), ``family``, ``n``, ``inference`` ("t" or "normal").
 
     Notes
     -----
-    The normal quantile is used for every family, as R's ``confint.default``
-    and the published tutorial (Lopez Bernal et al. 2017) do; R's
-    ``summary.glm`` uses the t distribution with the residual df for a
-    quasi-Poisson fit, which gives slightly wider intervals and larger
-    p-values when there are few time points.  With ``family="quasipoisson"``
-    a Pearson dispersion below 1 narrows the intervals (as in R): prefer
-    ``family="auto"``, which falls back on Poisson then.
+    ``q`` and the p-values come from Student's t with the residual degrees
+    of freedom for a quasi-Poisson fit (the scale is estimated), as R's
+    ``summary.glm`` does; from the normal for Poisson and negative binomial
+    fits (R's ``summary.glm`` and ``confint.default``).  The published
+    tutorial (Lopez Bernal et al. 2017) used the normal quantile for its
+    quasi-Poisson model, hence its slightly narrower interval.  With
+    ``family="quasipoisson"`` a Pearson dispersion below 1 narrows the
+    intervals (as in R): prefer ``family="auto"``, which falls back on
+    Poisson then.
 
     Examples
     --------
     >>> # its_effects(fit_its(df, count="y", date="d", intervention="2024-01-10"))
     """
-    from scipy import stats
-
     d = _design(result)
-    z = stats.norm.ppf(0.5 + level / 2)
+    q, sf = _quantile(result, level)
     b = pd.Series(np.asarray(result.params), index=d.exog.columns)
     se = pd.Series(np.asarray(result.bse), index=d.exog.columns)
     order = [t for t in _EFFECT_TERMS if t in b.index] + [
@@ -591,21 +655,20 @@ def its_effects(result, *, level: float = 0.95) -> pd.DataFrame:
             "estimate": b.to_numpy(),
             "se": se.to_numpy(),
             "rate_ratio": np.exp(b.to_numpy()),
-            "ci_low": np.exp((b - z * se).to_numpy()),
-            "ci_high": np.exp((b + z * se).to_numpy()),
-            "p_value": 2 * stats.norm.sf(np.abs(zval.to_numpy())),
+            "ci_low": np.exp((b - q * se).to_numpy()),
+            "ci_high": np.exp((b + q * se).to_numpy()),
+            "p_value": sf(np.abs(zval.to_numpy())),
         })
     out["family"] = d.family
     out["n"] = len(d.frame)
+    out["inference"] = "t" if d.family == "quasipoisson" and result.df_resid > 0 else "normal"
     return out
 
 
 def _predict(result, exog: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Predicted mean count with a Wald interval on the log scale."""
-    from scipy import stats
-
+    """Predicted mean count with a Wald interval on the log scale (quantile of :func:`its_effects`)."""
     d = _design(result)
-    z = stats.norm.ppf(0.5 + level / 2)
+    z, _ = _quantile(result, level)
     X = exog.to_numpy(dtype=float)
     b = np.asarray(result.params)
     V = np.asarray(result.cov_params())
@@ -665,6 +728,90 @@ def its_counterfactual(result, *, level: float = 0.95) -> pd.DataFrame:
             X[t] = 0.0
     out = pd.concat([_base_columns(d), _predict(result, X, level)], axis=1)
     return out.loc[out["after"]].reset_index(drop=True)
+
+
+def its_cumulative(result, *, rows=None, zero_terms=_EFFECT_TERMS, level: float = 0.95) -> dict:
+    """Observed vs counterfactual total after the intervention, with its interval.
+
+    The counterfactual of each post-intervention row is the fitted model with
+    ``zero_terms`` (by default the level and slope changes) set to 0, i.e.
+    the earlier trend and season continued.  Over the chosen rows:
+    ``observed`` = Σ count, ``expected`` = Σ μ₀, ``ratio`` = observed /
+    expected and ``difference`` = observed − expected (as CausalImpact's
+    cumulative effect).
+
+    Interval (delta method on the log scale): Var(log ratio) = gᵀVg +
+    Var(Σ count)/(Σ μ̂)², with g = Σ μ₀ᵢxᵢ / Σ μ₀ᵢ the gradient of
+    log Σ μ₀ in the coefficients, V their covariance matrix (HAC when the fit
+    used it) and Var(Σ count) the count variation of the fitted model
+    (Poisson Σμ̂; negative binomial Σ(μ̂ + αμ̂²); quasi-Poisson φΣμ̂).  The
+    ratio's interval is ``exp(log ratio ± q·SE)`` (q as in :func:`its_effects`);
+    the difference's interval follows from it, observed·(1 − 1/ratio bound).
+
+    Parameters
+    ----------
+    rows : array of bool, optional
+        Restrict to these rows of the design frame (e.g. plain sessions);
+        always intersected with the post-intervention rows.
+    zero_terms : sequence of str
+        Terms set to 0 for the counterfactual.
+
+    Returns
+    -------
+    dict
+        ``n`` (rows), ``observed``, ``expected``, ``ratio``, ``ci_low``,
+        ``ci_high``, ``difference``, ``difference_low``, ``difference_high``,
+        ``se_log`` and ``z`` (log ratio / SE); NaN when there is no row or no
+        count.
+
+    Examples
+    --------
+    >>> # its_cumulative(fit_its(df, count="y", date="d", intervention="2024-01-10"))
+    """
+    d = _design(result)
+    b = np.asarray(result.params, dtype=float)
+    V = np.asarray(result.cov_params(), dtype=float)
+    post = (d.frame["after"].to_numpy() == 1)
+    if rows is not None:
+        post = post & np.asarray(rows, dtype=bool)
+    nan = float("nan")
+    out = {"n": int(post.sum()), "observed": nan, "expected": nan, "ratio": nan,
+           "ci_low": nan, "ci_high": nan, "difference": nan, "difference_low": nan,
+           "difference_high": nan, "se_log": nan, "z": nan}
+    if not post.any():
+        return out
+    X = d.exog.to_numpy(dtype=float)[post]
+    X0 = d.exog.copy()
+    for t in zero_terms:
+        if t in X0:
+            X0[t] = 0.0
+    X0 = X0.to_numpy(dtype=float)[post]
+    log_off = np.log(d.frame["offset"].to_numpy(dtype=float))[post]
+    with np.errstate(all="ignore"):
+        mu0 = np.exp(X0 @ b + log_off)
+        mu = np.exp(X @ b + log_off)
+        y = d.frame["count"].to_numpy(dtype=float)[post]
+        obs, exp0 = float(y.sum()), float(mu0.sum())
+        out.update({"observed": obs, "expected": exp0, "difference": obs - exp0})
+        if not (obs > 0 and np.isfinite(exp0) and exp0 > 0):
+            return out
+        g = (mu0[:, None] * X0).sum(axis=0) / exp0
+        if d.family == "negbin":
+            var_y = float(np.sum(mu + (d.alpha or 0.0) * mu ** 2))
+        elif d.family == "quasipoisson":
+            var_y = float(result.scale) * float(mu.sum())
+        else:
+            var_y = float(mu.sum())
+        var_log = float(g @ V @ g) + var_y / float(mu.sum()) ** 2
+        se = float(np.sqrt(var_log)) if var_log >= 0 else nan
+        q, _ = _quantile(result, level)
+        lr = float(np.log(obs / exp0))
+        lo, hi = float(np.exp(lr - q * se)), float(np.exp(lr + q * se))
+        out.update({"ratio": obs / exp0, "ci_low": lo, "ci_high": hi,
+                    "difference_low": obs * (1 - 1 / lo) if lo > 0 else nan,
+                    "difference_high": obs * (1 - 1 / hi) if hi > 0 else nan,
+                    "se_log": se, "z": lr / se if se > 0 else nan})
+    return out
 
 
 def its_diagnostics(result, *, lags: int | None = None) -> dict:

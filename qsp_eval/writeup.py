@@ -858,7 +858,22 @@ def _theming_parts(theming, lang) -> dict | None:
         est = rows.iloc[0].to_dict() if len(rows) else None
     elif isinstance(tvp, Mapping):
         est = tvp.get("visits")
-    return {"text": text, "evidence": evidence, "estimate": est}
+    if isinstance(est, Mapping) and est.get("status", "estimated") != "estimated":
+        est = None
+    estimable = get(theming, "estimable")
+    estimable = True if estimable is None else bool(estimable)
+    if evidence == "not_estimable":
+        estimable = False
+    overall = get(theming, "overall")
+    if not (isinstance(overall, Mapping) and overall.get("status") == "estimated"):
+        overall = None
+    method = get(theming, "method")
+    if callable(method):
+        method = method(lang)
+    elif isinstance(method, Mapping):
+        method = method.get("text")
+    return {"text": text, "evidence": evidence, "estimate": est, "estimable": estimable,
+            "overall": overall, "method": method or None}
 
 
 def _evidence_labels() -> dict:
@@ -876,12 +891,17 @@ def _theming(ctx) -> list[str]:
                                     "Effect of theming")]
     text = str(parts["text"])
     lines = [head, text]
+    if not parts.get("estimable", True):
+        return lines  # the one sentence saying why nothing could be estimated
     ev = parts.get("evidence")
     said = ("niveau de preuve" in text.lower() or "strength of evidence" in text.lower())
     if ev and not said:
         fr, en = _evidence_labels().get(str(ev), (str(ev), str(ev)))
         lines.append("")
         lines.append(ctx.tr(f"Niveau de preuve : {fr}.", f"Strength of evidence: {en}."))
+    if parts.get("method"):
+        lines.append("")
+        lines.append(str(parts["method"]))
     return lines
 
 
@@ -1451,19 +1471,31 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
             diffs(tot.iloc[i], [(tot.iloc[j], ps[j]) for j in compared(ps, i)]),
             ctx.tr("tests", "tests"))
     parts = _theming_parts(theming, lang)
-    if parts is not None and isinstance(parts.get("estimate"), Mapping) and all(
-            _plausible_ratio(parts["estimate"].get(k)) for k in ("rate_ratio", "ci_low",
-                                                                 "ci_high")):
-        est = parts["estimate"]
+    if parts is not None and parts.get("estimable", True):
         ev = parts.get("evidence")
         evt = _evidence_labels().get(str(ev), (str(ev), str(ev)))[0 if lang == "fr" else 1] if ev else ""
-        add("theming_rate_ratio",
-            ctx.tr("Thématisées / non thématisées (rapport des passages)",
-                   "Themed / plain sessions (ratio of visits)"), "",
-            f"{fmt_number(est['rate_ratio'], 2, lang)} "
-            f"({fmt_interval(est.get('ci_low'), est.get('ci_high'), 2, lang)})",
-            ctx.tr(f"niveau de preuve : {evt}", f"evidence: {evt}") if evt else "",
-            ctx.tr("rapport de taux", "rate ratio"))
+        ev_text = ctx.tr(f"niveau de preuve : {evt}", f"evidence: {evt}") if evt else ""
+        ov = parts.get("overall")
+        if ov is not None and _num(ov.get("difference")) is not None:
+            # (a) the overall change carries the grade
+            add("theming_overall",
+                ctx.tr("Passages depuis le début de la thématisation, écart à la tendance",
+                       "Visits since theming started, gap to the trend"), "",
+                f"{fmt_number(ov['difference'], 0, lang)} "
+                f"({ctx.tr('IC 95 %', '95% CI')} {fmt_number(ov.get('difference_low'), 0, lang)}"
+                f" {ctx.tr('à', 'to')} {fmt_number(ov.get('difference_high'), 0, lang)})",
+                ev_text, ctx.tr("passages", "visits"))
+            ev_text = ""
+        if isinstance(parts.get("estimate"), Mapping) and all(
+                _plausible_ratio(parts["estimate"].get(k))
+                for k in ("rate_ratio", "ci_low", "ci_high")):
+            est = parts["estimate"]
+            add("theming_rate_ratio",
+                ctx.tr("Thématisées / non thématisées (rapport des passages)",
+                       "Themed / plain sessions (ratio of visits)"), "",
+                f"{fmt_number(est['rate_ratio'], 2, lang)} "
+                f"({fmt_interval(est.get('ci_low'), est.get('ci_high'), 2, lang)})",
+                ev_text, ctx.tr("rapport de taux", "rate ratio"))
     return pd.DataFrame(rows, columns=["key", "label", "period", "value", "change", "unit"])
 
 

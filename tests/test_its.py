@@ -26,7 +26,11 @@ from qsp_eval.its import (
 pytestmark = pytest.mark.filterwarnings(
     "ignore::statsmodels.tools.sm_exceptions.PerfectSeparationWarning")
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
+# ../shared/reference-data next to the checkout (a worktree one level deeper looks one up)
+_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = next((p for p in (_ROOT.parent / "shared" / "reference-data",
+                              _ROOT.parent.parent / "shared" / "reference-data")
+                  if (p / "sicily.csv").exists()), _ROOT.parent / "shared" / "reference-data")
 SICILY = REFERENCE / "sicily.csv"
 
 
@@ -47,19 +51,44 @@ def test_sicily_seasonal_quasipoisson_matches_published():
     """Lopez Bernal J, Cummins S, Gasparrini A. Interrupted time series regression for the
     evaluation of public health interventions: a tutorial. Int J Epidemiol 2017;46(1):348-355.
     Seasonally adjusted quasi-Poisson model, offset log(stdpop), smokban + time +
-    harmonic(month, 2, 12): published rate ratio 0.885 (95% CI 0.839-0.933)."""
+    harmonic(month, 2, 12).
+
+    Our interval uses Student's t on the residual df, as R's summary.glm for a quasi family.
+    Expected values from R 4 (run once; printed numbers pasted here):
+
+        d <- read.csv("sicily.csv")
+        for (k in 1:2) { d[[paste0("s", k)]] <- sin(2*pi*k*d$month/12)
+                         d[[paste0("c", k)]] <- cos(2*pi*k*d$month/12) }
+        m <- glm(aces ~ offset(log(stdpop)) + smokban + time + s1 + c1 + s2 + c2,
+                 family = quasipoisson, data = d)
+        s <- summary(m)$coefficients["smokban", ]  # -0.1220867929  0.02703110726  t -4.5165
+        q <- qt(0.975, df.residual(m))              # df.residual = 52
+        exp(s[1] + c(0, -1, 1) * q * s[2])          # 0.8850715472 0.8383423934 0.9344053812
+        2 * pt(-abs(s[1] / s[2]), 52)               # 3.642277367e-05
+
+    Second check: the published, normal-quantile interval 0.885 (0.839-0.933)
+    = exp(b ± qnorm(0.975)·SE) with the same b and SE (R: 0.8394009557 0.9332270096)."""
     d = _sicily()
     res = fit_its(d, count="aces", time="time", intervention=37, offset="stdpop", harmonics=2,
                   period=12, season_position="month", family="quasipoisson",
                   slope_change=False)
     e = _effect(res, "level_change")
+    assert e["estimate"] == pytest.approx(-0.1220867929, rel=1e-6)
+    assert e["se"] == pytest.approx(0.02703110726, rel=1e-6)
+    assert e["rate_ratio"] == pytest.approx(0.8850715472, rel=1e-6)
+    assert e["ci_low"] == pytest.approx(0.8383423934, rel=1e-6)
+    assert e["ci_high"] == pytest.approx(0.9344053812, rel=1e-6)
+    assert e["p_value"] == pytest.approx(3.642277367e-05, rel=1e-4)
+    assert e["inference"] == "t"
+    # the published z-based interval from the same coefficient and standard error
+    z = 1.959963984540054
+    assert round(math.exp(e["estimate"] - z * e["se"]), 3) == 0.839
+    assert round(math.exp(e["estimate"] + z * e["se"]), 3) == 0.933
     assert round(e["rate_ratio"], 3) == 0.885
-    assert round(e["ci_low"], 3) == 0.839
-    assert round(e["ci_high"], 3) == 0.933
 
 
 def test_sicily_same_answer_from_dates_and_strings():
-    """Same published model (Lopez Bernal et al., IJE 2017: RR 0.885, 0.839-0.933), with the
+    """Same published model (Lopez Bernal et al., IJE 2017), with the
     intervention located by date, the month taken from the date, and every value given as a
     French-style string (dd/mm/yyyy, decimal comma)."""
     d = _sicily()
@@ -73,8 +102,9 @@ def test_sicily_same_answer_from_dates_and_strings():
                   offset="stdpop",
                   harmonics=2, period=12, family="quasipoisson", slope_change=False)
     e = _effect(res, "level_change")
+    # t on 52 df (see the test above, R summary.glm): 0.885 (0.838-0.934)
     assert (round(e["rate_ratio"], 3), round(e["ci_low"], 3), round(e["ci_high"], 3)) == (
-        0.885, 0.839, 0.933)
+        0.885, 0.838, 0.934)
     assert res.its_design.t0 == 37
 
 
@@ -95,14 +125,17 @@ def test_step_only_poisson_is_ratio_of_means():
     assert e["ci_low"] == pytest.approx(1.000196, rel=1e-5)
     assert e["ci_high"] == pytest.approx(3.999216, rel=1e-5)
     # Quasi-Poisson: Pearson χ² = (1+1+0+0)/3 + (0+1+1+0)/6 = 2/3 + 1/3 = 1 on 8 - 2 = 6 df,
-    # scale φ = 1/6, SE = 0.353553 × sqrt(1/6) = 0.144338; z·SE = 0.282897
-    # exp(0.282897) = 1.326968, CI = (2 / 1.326968, 2 × 1.326968) = (1.507196, 2.653936)
+    # scale φ = 1/6, SE = 0.353553 × sqrt(1/6) = 0.144338.  The scale is estimated, so the
+    # interval uses Student's t on 6 residual df (R summary.glm): qt(0.975, 6) = 2.446912,
+    # t·SE = 0.353181, exp(0.353181) = 1.423589, CI = (2 / 1.423589, 2 × 1.423589)
+    # = (1.404900, 2.847177)
     q = fit_its(df, count="y", time="t", intervention=4, family="quasipoisson", trend=False,
                 slope_change=False)
     e = _effect(q, "level_change")
     assert e["rate_ratio"] == pytest.approx(2.0, rel=1e-6)
-    assert e["ci_low"] == pytest.approx(1.507196, rel=1e-5)
-    assert e["ci_high"] == pytest.approx(2.653936, rel=1e-5)
+    assert e["ci_low"] == pytest.approx(1.404900, rel=1e-5)
+    assert e["ci_high"] == pytest.approx(2.847177, rel=1e-5)
+    assert e["inference"] == "t"
     assert its_diagnostics(q)["dispersion"] == pytest.approx(1 / 6)
 
 

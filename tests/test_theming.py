@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsp_eval.errors import DataError, ParameterError
+from qsp_eval.errors import ParameterError
 from qsp_eval.schema import Change, EvaluationConfig, Event
 from qsp_eval.simulate import simulate_session_counts
 from qsp_eval.testing import make_dataset
@@ -85,7 +85,7 @@ def test_naive_before_after_by_hand():
 @pytest.mark.parametrize("lo, hi, placebo, sens, expected", [
     (1.2, 2.1, True, True, "strong"),
     (1.2, 2.1, True, False, "moderate"),
-    (1.2, 2.1, False, True, "moderate"),
+    (1.2, 2.1, False, True, "weak"),       # no placebo passed: sensitivity alone is weak
     (1.2, 2.1, False, False, "weak"),
     (0.8, 1.7, True, True, "inconclusive"),
     (0.5, 0.9, True, True, "strong"),      # a clear drop is graded the same way
@@ -108,20 +108,27 @@ _EMPTY_SENS = pd.DataFrame(columns=["run", "term", "rate_ratio", "ci_low", "ci_h
 def test_verdict_never_says_caused(rr, width, p_placebo, mdrr):
     lo, hi = rr * math.exp(-width), rr * math.exp(width)
     est = {"rate_ratio": rr, "ci_low": lo, "ci_high": hi}
-    v = make_verdict(its_level=est, themed=est, first_time=est,
-                     placebo={"themed_after": {"n": 20, "p_placebo": p_placebo,
-                                               "n_as_extreme": 1}},
-                     sensitivity=_EMPTY_SENS, mdrr={"themed": mdrr}, naive_ratio=2.0)
+    overall = {"ratio": rr, "ci_low": lo, "ci_high": hi, "n": 40, "observed": 400.0,
+               "expected": 400.0 / rr, "difference": 400.0 - 400.0 / rr,
+               "difference_low": 400.0 * (1 - 1 / lo), "difference_high": 400.0 * (1 - 1 / hi),
+               "status": "estimated"}
+    v = make_verdict(its_level=est, themed=est, first_time=est, overall=overall,
+                     placebo={"cumulative": {"n": 20, "p_placebo": p_placebo,
+                                             "n_as_extreme": 1}},
+                     sensitivity=_EMPTY_SENS, mdrr={"level_change": mdrr}, naive_ratio=2.0)
     assert v.evidence in ("strong", "moderate", "weak", "inconclusive")
     assert "caused" not in v.text_en.lower() and "a causé" not in v.text_fr.lower()
     assert "not proof of a cause" in v.text_en
+    # (a) comes first, with the cumulative difference and its interval
+    assert v.text_en.startswith("Since theming started")
+    assert "than expected (95% CI" in v.text_en and "que prévu (IC 95 % de" in v.text_fr
     if lo <= 1 <= hi:
         assert v.evidence == "inconclusive"
         assert "cannot tell" in v.text_en and "ne permettent pas de dire" in v.text_fr
         if np.isfinite(mdrr):
             assert "80% power" in v.text_en
     else:
-        assert "associated with" in v.text_en and "associée à" in v.text_fr
+        assert "associated with" in v.text_en and "associé à" in v.text_fr
 
 
 def test_batch_glm_matches_statsmodels():
@@ -158,10 +165,11 @@ def test_analysis_tables_and_json(analysis):
     post = r.series.loc[r.series["after"]]
     assert r.themed_vs_plain["n_themed"].iloc[0] == int(post["themed"].sum())
     assert r.themed_vs_plain["n_plain"].iloc[0] == int((~post["themed"]).sum())
-    assert len(r.placebo) > 0 and set(r.placebo["term"]) <= {"level_change", "themed_after"}
+    assert len(r.placebo) > 0 and set(r.placebo["term"]) <= {"level_change", "themed_after",
+                                                             "cumulative"}
     assert (r.placebo["fake_start"] < r.start).all()
     # the context event gives one sensitivity run per term
-    assert set(r.sensitivity["term"]) == {"level_change", "themed_after"}
+    assert set(r.sensitivity["term"]) == {"level_change", "themed_after", "cumulative"}
     assert r.verdict.evidence in ("strong", "moderate", "weak", "inconclusive")
     d = json.loads(json.dumps(r.to_dict("en")))  # JSON-serialisable
     assert {"its", "themed_vs_plain", "naive", "placebo", "minimal_detectable_rate_ratio",
@@ -184,8 +192,14 @@ def test_analysis_tables_and_json(analysis):
 def test_start_override_and_missing_start():
     sim = simulate_session_counts(3)
     ds = _dataset(sim, config=EvaluationConfig())
-    with pytest.raises(ParameterError):
-        theming_analysis(ds, n_sim=0)
+    r = theming_analysis(ds, n_sim=0)  # no start date: not estimable, says why, never raises
+    assert not r.estimable and r.verdict.evidence == "not_estimable"
+    assert r.reason("fr").startswith("Pas de date de début de la thématisation dans "
+                                     "evaluation.yml")
+    assert "No theming start date" in r.reason("en")
+    assert json.loads(json.dumps(r.to_dict("en")))["estimable"] is False
+    with pytest.raises(ParameterError):  # an unreadable date is the user's mistake
+        theming_analysis(ds, start="10 janvier", n_sim=0)
     r = theming_analysis(ds, start="10/01/2024", n_sim=0, n_placebo=0)
     assert r.start == pd.Timestamp("2024-01-10")
     assert np.isnan(r.minimal_detectable_rate_ratio)
@@ -194,9 +208,12 @@ def test_start_override_and_missing_start():
 def test_too_few_sessions_after_start():
     sim = simulate_session_counts(3)
     ds = _dataset(sim)
-    with pytest.raises(DataError) as exc:
-        theming_analysis(ds, start="2024-12-10", n_sim=0)
-    assert "at least 6" in exc.value.format("en")
+    last = sim.loc[sim["status"] == "held", "date"].max()
+    r = theming_analysis(ds, start=last, n_sim=0)  # theming on the last week
+    assert not r.estimable
+    assert r.reason("fr") == ("Trop tôt pour juger : 1 permanence depuis le début de la "
+                              "thématisation, il en faut au moins 6.")
+    assert "at least 6" in r.reason("en")
 
 
 def test_no_themed_session_falls_back_on_level_change():
@@ -204,8 +221,11 @@ def test_no_themed_session_falls_back_on_level_change():
     r = theming_analysis(_dataset(sim), n_sim=30, n_placebo=10)
     assert r.themed_vs_plain["n_themed"].iloc[0] == 0
     assert np.isnan(r.themed_vs_plain["rate_ratio"].iloc[0])
-    assert r.verdict.checks["primary"] == "level_change"
+    assert r.themed_vs_plain["status"].iloc[0] == "not_estimable"
+    # the answer rests on (a), the overall change, which needs no themed session
+    assert r.verdict.checks["primary"] == "cumulative"
     assert "earlier trend" in r.verdict.text_en
+    assert "no themed session since the start" in r.verdict.text_en
 
 
 def test_session_series_uses_per_session_counts():

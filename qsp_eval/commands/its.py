@@ -100,11 +100,14 @@ def _float(x):
 
 def its_payload(result) -> dict:
     """The ``--json`` object of a :func:`qsp_eval.its.fit_its` result."""
-    from ..its import its_diagnostics, its_effects
+    from ..its import inference_method, its_diagnostics, its_effects
 
     eff = its_effects(result)
     diag = its_diagnostics(result)
+    inf = inference_method(result)
     return {
+        "inference": {"distribution": inf["distribution"], "df": inf["df"],
+                      "text_fr": inf["text_fr"], "text_en": inf["text_en"]},
         "family": diag["family"],
         "n": int(diag["n"]),
         "n_before": diag["n_before"],
@@ -163,6 +166,7 @@ def run(args) -> int:
              f"{_fmt(payload['dispersion'], lang, 2)}",
              f"  family: {payload['family']}; Pearson dispersion "
              f"{_fmt(payload['dispersion'], lang, 2)}", lang))
+    print("  " + tr(payload["inference"]["text_fr"], payload["inference"]["text_en"], lang))
     print()
     head = tr("terme", "term", lang)
     print(f"  {head:<16} {'RR':>8} {tr('IC 95 %', '95% CI', lang):>19} {'p':>8}")

@@ -16,17 +16,22 @@ HELP = (
 )
 DESCRIPTION = (
     "Répond à la question « depuis que certaines permanences sont thématisées, vient-il\n"
-    "plus de monde ? » : série temporelle interrompue sur les passages par permanence\n"
-    "(tendance, saison), comparaison des permanences thématisées et non thématisées de la\n"
-    "même période (passages et premières venues), comparaison naïve avant/après, tests\n"
+    "plus de monde ? », dans l'ordre : (a) la fréquentation de toutes les permanences\n"
+    "face à ce que prolongeaient la tendance et la saison d'avant (saut, pente, passages\n"
+    "de plus ou de moins que prévu depuis le début, avec leur intervalle) ; (b) les\n"
+    "permanences thématisées face aux non thématisées de la même période ; (c) les\n"
+    "permanences non thématisées face à la tendance (déplacement). Série temporelle\n"
+    "interrompue sur les passages par permanence, comparaison naïve avant/après, tests\n"
     "placebo (fausses dates de début), puissance (plus petit effet détectable) et une\n"
     "phrase de conclusion graduée (solide, modéré, faible, non concluant). Toujours\n"
     "« associé à », jamais « a causé ». La date de début vient de evaluation.yml\n"
     "(change: start:) sauf si --start est donné.\n\n"
     "Exemple : qsp-eval theming data/example --lang fr",
-    "Answers 'since some sessions became themed, do more people come?': interrupted time\n"
-    "series on visits per session (trend, season), themed vs plain sessions of the same\n"
-    "period (visits and first-time visitors), naive before/after comparison, placebo tests\n"
+    "Answers 'since some sessions became themed, do more people come?', in order: (a) all\n"
+    "sessions against what the earlier trend and season predicted (level, slope, visits\n"
+    "more or fewer than expected since the start, with intervals); (b) themed vs plain\n"
+    "sessions of the same period; (c) plain sessions against the trend (displacement).\n"
+    "Interrupted time series on visits per session, naive before/after comparison, placebo tests\n"
     "(fake start dates), power (smallest detectable effect) and a graded plain answer\n"
     "(strong, moderate, weak, inconclusive). Always 'associated with', never 'caused'.\n"
     "The start date comes from evaluation.yml (change: start:) unless --start is given.\n\n"
@@ -49,10 +54,12 @@ def add_arguments(parser) -> None:
         "graine des simulations de puissance (défaut 0)", "seed of the power simulations "
         "(default 0)"))
     parser.add_argument("--json", action="store_true", help=tr(
-        "sortie JSON : its, themed_vs_plain, naive, placebo, minimal_detectable_rate_ratio, "
-        "verdict",
-        "JSON output: its, themed_vs_plain, naive, placebo, minimal_detectable_rate_ratio, "
-        "verdict"))
+        "sortie JSON : estimable, reason, method (famille, α, dispersion, inférence, "
+        "Ljung–Box, autocorrélation, Newey–West), overall, its, themed_vs_plain, displacement, "
+        "naive, placebo, minimal_detectable_rate_ratio, verdict",
+        "JSON output: estimable, reason, method (family, α, dispersion, inference, "
+        "Ljung–Box, autocorrelation, Newey–West), overall, its, themed_vs_plain, displacement, "
+        "naive, placebo, minimal_detectable_rate_ratio, verdict"))
 
 
 def _f(x, lang, digits=2):
@@ -87,12 +94,28 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
+    if not res.estimable:
+        print(res.reason(lang))
+        return 0
     ev = EVIDENCE_LABELS[res.verdict.evidence][0 if lang == "fr" else 1]
     print(tr(f"Thématisation (début le {res.start:%d/%m/%Y}) — niveau de preuve : {ev}",
              f"Theming (start {res.start:%Y-%m-%d}) — strength of evidence: {ev}", lang))
     print()
     print(res.verdict.text(lang))
     print()
+    print(res.method(lang))
+    print()
+    ov = payload.get("overall") or {}
+    if ov.get("status") == "estimated":
+        print(tr(f"  passages depuis le début : {_f(ov['observed'], lang, 0)} observés, "
+                 f"{_f(ov['expected'], lang, 0)} attendus sans changement ; différence "
+                 f"{_f(ov['difference'], lang, 0)} (IC 95 % "
+                 f"{_f(ov['difference_low'], lang, 0)} à {_f(ov['difference_high'], lang, 0)})",
+                 f"  visits since the start: {_f(ov['observed'], lang, 0)} observed, "
+                 f"{_f(ov['expected'], lang, 0)} expected without change; difference "
+                 f"{_f(ov['difference'], lang, 0)} (95% CI "
+                 f"{_f(ov['difference_low'], lang, 0)} to {_f(ov['difference_high'], lang, 0)})",
+                 lang))
     ci = tr("IC 95 %", "95% CI", lang)
     print(tr("Estimations (rapports de taux) :", "Estimates (rate ratios):", lang))
     for e in payload["its"]["effects"]:

@@ -29,12 +29,18 @@ def plot_theming_series(result, *, ax=None, lang: str = "fr"):
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.axes.Axes or None
+        None when the analysis could not be made (``result.estimable`` False
+        or no session): the reason is in ``result.reason(lang)``, shown
+        instead of the figure.
 
     Examples
     --------
     >>> # plot_theming_series(theming_analysis(ds), lang="en")
     """
+    if not getattr(result, "estimable", True) or not len(result.series) or \
+            not len(result.fitted):
+        return None
     ax = get_ax(ax)
     c = palette(6)
     s = result.series
@@ -85,25 +91,32 @@ def plot_theming_effect(result, *, ax=None, lang: str = "fr"):
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.axes.Axes or None
+        None when no effect could be estimated (see ``result.reason``).
 
     Examples
     --------
     >>> # plot_theming_effect(theming_analysis(ds))
     """
-    ax = get_ax(ax)
-    c = palette(6)
     rows = []
+    ov = getattr(result, "overall", None) or {}
+    if ov.get("status") == "estimated":
+        rows.append((tr("Ensemble / tendance (cumul)", "All / trend (cumulative)", lang),
+                     "cumulative", ov["ratio"], ov["ci_low"], ov["ci_high"]))
     tv = result.themed_vs_plain.set_index("outcome")
     if "visits" in tv.index and np.isfinite(tv.loc["visits", "rate_ratio"]):
         r = tv.loc["visits"]
         rows.append((tr("Thématisées / non thém.", "Themed / plain", lang), "themed_after",
                      r["rate_ratio"], r["ci_low"], r["ci_high"]))
     e = result.effects.set_index("term")
-    if "level_change" in e.index:
+    if "level_change" in e.index and np.isfinite(e.loc["level_change", "rate_ratio"]):
         r = e.loc["level_change"]
         rows.append((tr("Saut au début (toutes)", "Jump at start (all)", lang), "level_change",
                      r["rate_ratio"], r["ci_low"], r["ci_high"]))
+    if not rows:
+        return None
+    ax = get_ax(ax)
+    c = palette(6)
     labels, y = [], 0
     rng = np.random.default_rng(0)  # fixed jitter: drawing only
     for name, term, rr, lo, hi in rows:
@@ -151,13 +164,16 @@ def plot_theming(result, *, lang: str = "fr"):
 
     Returns
     -------
-    matplotlib.figure.Figure
-        Axes 0: :func:`plot_theming_series`; axes 1: :func:`plot_theming_effect`.
+    matplotlib.figure.Figure or None
+        Axes 0: :func:`plot_theming_series`; axes 1: :func:`plot_theming_effect`;
+        None when the analysis could not be made.
 
     Examples
     --------
     >>> # fig = plot_theming(theming_analysis(ds), lang="en")
     """
+    if not getattr(result, "estimable", True) or not len(result.fitted):
+        return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
