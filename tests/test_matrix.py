@@ -65,7 +65,7 @@ def _run(name, tmp_path):
     check_report_folder(out)
     if name in NOT_ESTIMABLE:
         html = (out / "report.html").read_text(encoding="utf-8")
-        section = html[html.index('id="03-theming"'):]
+        section = html[html.index(SECTIONS["03-theming"]):]
         assert NOT_ESTIMABLE[name] in section, name
 
 
