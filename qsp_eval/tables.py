@@ -717,6 +717,39 @@ def _themed_vs_plain(df, name, lang, rules, config):
                                       "period (> 1: more visits).", lang))
 
 
+_OVERALL_GROUPS = {
+    "all": ("Toutes les permanences", "All sessions"),
+    "plain": ("Permanences non thématisées", "Plain sessions"),
+    "themed": ("Permanences thématisées", "Themed sessions"),
+}
+
+
+def _overall(df, name, lang, rules, config):
+    cols = [tr("Permanences depuis le début", "Sessions since the start", lang),
+            tr("Permanences", "Sessions", lang),
+            tr("Passages observés", "Visits observed", lang),
+            tr("Passages attendus sans changement", "Visits expected without change", lang),
+            tr("Observés / attendus (IC 95 %)", "Observed / expected (95% CI)", lang),
+            tr("Écart en passages (IC 95 %)", "Gap in visits (95% CI)", lang)]
+    rows = []
+    for r in df.to_dict("records"):
+        label = tr(*_OVERALL_GROUPS.get(str(r.get("group")), (str(r.get("group")),) * 2), lang)
+        if str(r.get("status")) != "estimated":
+            note = str(r.get("note") or tr("non estimable", "not estimable", lang))
+            rows.append([label, _int(r.get("n"), lang), note, "—", "—", "—"])
+            continue
+        gap = "—" if _na(r.get("difference")) else (
+            f"{_int(r['difference'], lang)} ({_int(r.get('difference_low'), lang)} "
+            f"{tr('à', 'to', lang)} {_int(r.get('difference_high'), lang)})")
+        rows.append([label, _int(r.get("n"), lang), _int(r.get("observed"), lang),
+                     _int(r.get("expected"), lang),
+                     _ci(r.get("rate_ratio"), r.get("ci_low"), r.get("ci_high"), lang, 2), gap])
+    return ReaderTable(cols, rows, tr("Passages depuis le début de la thématisation, comparés à ce "
+                                      "que la tendance et la saison antérieures prévoyaient.",
+                                      "Visits since theming started, against what the earlier "
+                                      "trend and season predicted.", lang))
+
+
 def _its(df, name, lang, rules, config):
     cols, rows = _rr_table(df, lambda r: code_label(r["term"], lang), lang,
                            tr("Terme du modèle", "Model term", lang))
@@ -803,6 +836,7 @@ _SHAPERS = {
     "survey_results": _surveys,
     "theming_themed_vs_plain": _themed_vs_plain,
     "theming_its_effects": _its,
+    "theming_overall": _overall,
     "theming_naive": _naive,
     "theming_sensitivity": _sensitivity,
     "theming_placebo": _placebo,
@@ -944,6 +978,11 @@ SHEET_INFO = {
                                 "Permanences thématisées rapportées aux non thématisées.",
                                 "Themed sessions relative to plain sessions.",
                                 "rapport de taux", "rate ratio"),
+    "theming_overall": ("Écart à la tendance", "Gap to the trend",
+                        "Passages observés depuis le début de la thématisation et passages "
+                        "attendus sans changement.",
+                        "Visits observed since theming started and visits expected without "
+                        "change.", "passages", "visits"),
     "theming_its_effects": ("Série interrompue", "Interrupted series",
                             "Termes du modèle de série chronologique interrompue.",
                             "Terms of the interrupted time series model.", "rapport de taux",

@@ -333,7 +333,8 @@ def test_newcomers_and_all_people_never_differ_by_a_small_number(run):
 # ---------------------------------------------------------------------------
 #: Column names of the tidy tables that are also ordinary French words.
 _FRENCH_WORDS = {"date", "n", "question", "questions", "se", "service", "test", "z", "description",
-                 "type", "label", "route", "reference", "change", "total"}
+                 "type", "label", "route", "reference", "change", "total",
+                 "dispersion"}
 
 
 def _visible_text(page: str) -> str:
