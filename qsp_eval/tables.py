@@ -697,8 +697,12 @@ def _rr_table(df, key, lang, first, extra=()):
     cols += [h for h, _ in extra]
     rows = []
     for r in df.to_dict("records"):
-        cells = [key(r), _ci(r.get("rate_ratio"), r.get("ci_low"), r.get("ci_high"), lang, 2),
-                 _p(r.get("p_value"), lang)]
+        if "status" in r and str(r.get("status")) not in ("estimated", "nan", "None", ""):
+            note = str(r.get("note") or "").strip() or tr("non estimable", "not estimable", lang)
+            cells = [key(r), note, "—"]
+        else:
+            cells = [key(r), _ci(r.get("rate_ratio"), r.get("ci_low"), r.get("ci_high"), lang, 2),
+                     _p(r.get("p_value"), lang)]
         cells += [f(r) for _, f in extra]
         rows.append(cells)
     return cols, rows
@@ -753,8 +757,10 @@ def _overall(df, name, lang, rules, config):
 def _its(df, name, lang, rules, config):
     cols, rows = _rr_table(df, lambda r: code_label(r["term"], lang), lang,
                            tr("Terme du modèle", "Model term", lang))
-    fam = str(df["family"].iloc[0]) if "family" in df.columns and len(df) else ""
+    fams = list(df["family"].dropna().astype(str)) if "family" in df.columns else []
+    fam = fams[0] if fams else ""
     fam = {"negbin": tr("binomiale négative", "negative binomial", lang),
+           "quasipoisson": tr("quasi-Poisson", "quasi-Poisson", lang),
            "poisson": tr("Poisson", "Poisson", lang)}.get(fam, fam)
     n = _int(df["n"].iloc[0], lang) if "n" in df.columns and len(df) else "—"
     return ReaderTable(cols, rows, tr(f"Modèle de comptage (loi {fam}) sur {n} permanences ; "
@@ -869,6 +875,12 @@ def reader_table(df, name: str, *, lang: str = "fr", rules=None, config=None):
     if len(df) == 0 and shaper not in (_quality_gaps, _quality_outliers, _quality_surveys):
         return ReaderTable(sentence=tr("Rien à montrer pour cette période.",
                                        "Nothing to show for this period.", lang))
+    if "status" in df.columns and len(df) and not (df["status"].astype(str) == "estimated").any():
+        # nothing in this table could be estimated: say why once instead of a grid of dashes
+        notes = [str(n) for n in (df["note"].dropna().unique() if "note" in df.columns else [])
+                 if str(n).strip()]
+        return ReaderTable(sentence=" ".join(notes) or tr(
+            "Non estimable avec ces données.", "Not estimable with these data.", lang))
     try:
         return shaper(df, name, lang, rules, config)
     except (KeyError, IndexError, TypeError, ValueError):

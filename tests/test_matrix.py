@@ -20,7 +20,7 @@ from matrix_sources import FAST, SLOW_ONLY, absurd_numbers, build_source
 from qsp_eval import report
 
 #: Sources whose theming analysis cannot be estimated: the theming section says why in words.
-NOT_ESTIMABLE = {"one_month": "Trop tôt pour juger", "three_months": "Trop tôt pour juger",
+NOT_ESTIMABLE = {"one_month": "Trop tôt pour juger", "three_months": "Pas assez de recul",
                  "one_year_no_change": "Pas de date de début",
                  "theming_last_week": "Trop tôt pour juger"}
 SECTIONS = {
