@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ParameterError
@@ -69,6 +69,10 @@ __all__ = [
     "protect_tests",
     "protect_field_counts",
     "attack_table",
+    "blank_pairs",
+    "attack_folder",
+    "report_model",
+    "ReportModel",
     "merge_map",
     "cell_contributions",
     "format_count",
@@ -368,8 +372,8 @@ def _group_pinned(values, sup, t):
     for k, i in enumerate(idx):
         a = max(lo[k], r - (sum_hi - hi[k]))
         b = min(hi[k], r - (sum_lo - lo[k]))
-        if b - a < 1:
-            pinned.append(i)
+        if b - a < 1 or (a >= 1 and b - a + 1 < t):
+            pinned.append(i)  # one value left, or 0 excluded and fewer than t values left
     return pinned
 
 
@@ -474,21 +478,34 @@ def _secondary(values, status, constraints, t):
             changed = False
             for ci in margins:
                 g = constraints[ci][0]
+                vals = [values[p] for p in g]
                 while True:
                     sup = [status[p] > 0 for p in g]
-                    if not _group_pinned([values[p] for p in g], sup, t):
+                    left = len(_group_pinned(vals, sup, t))
+                    if not left:
                         break
-                    cand = [p for p in g if status[p] == 0]
+                    cand = sorted((p for p in g if status[p] == 0), key=lambda p: (values[p], p))
                     if not cand:
                         bad.add(ci)
                         break
-                    status[min(cand, key=lambda p: (values[p], p))] = 2
+                    # the smallest cell that clears the group, else the smallest that helps,
+                    # else the smallest
+                    pick, best = cand[0], left
+                    for p in cand:
+                        trial = [status[q] > 0 or q == p for q in g]
+                        n_left = len(_group_pinned(vals, trial, t))
+                        if n_left < best:
+                            pick, best = p, n_left
+                            if n_left == 0:
+                                break
+                    status[pick] = 2
                     changed = True
             if not changed and len(comp) > 1:
                 sup = [s > 0 for s in status]
                 cons = [constraints[ci] for ci in comp if ci not in bad]
                 ranges = _lp_ranges(values, sup, cons, t)
-                pinned = [p for p, (lo, hi) in ranges.items() if hi - lo < 1]
+                pinned = [p for p, (lo, hi) in ranges.items()
+                          if hi - lo < 1 or (lo >= 1 and hi - lo + 1 < t)]
                 for p in pinned:
                     through = sorted((ci for ci in comp if p in constraints[ci][0]
                                       and ci not in bad), key=lambda ci: len(constraints[ci][0]))
@@ -986,6 +1003,7 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
                 s = pd.to_numeric(df[c], errors="coerce")
                 df[c] = s.map(lambda x: pd.NA if _isna(x) else _round_base(float(x), base)
                               ).astype("Int64")
+        _shares_from_published(df, present_shares, count_col, denominator_col)
     elif pd.api.types.is_float_dtype(df[count_col]):
         v = pd.to_numeric(df[count_col], errors="coerce")
         if ((v.dropna() % 1) == 0).all():
@@ -1011,6 +1029,50 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
         "margins_hidden": int(margin_hidden.any()),
     }
     return df
+
+
+def _shares_from_published(df, share_cols, count_col, denominator_col) -> None:
+    """Recompute shares and intervals from the published (rounded) counts, in whole percents.
+
+    With a rounding base, a share or an interval computed on the exact counts
+    (and printed with several digits) gives the exact count back: ``share``,
+    ``ci_low``/``ci_high`` (Wilson) are recomputed from the published count and
+    denominator, ``share_known``/``ci_known_*`` from the published count and
+    ``known_denominator``; every share-like column is rounded to two decimals
+    (whole percents). A value blanked before stays blank. In place.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .stats import wilson_ci
+
+    if not share_cols:
+        return
+    cnt = pd.to_numeric(df[count_col], errors="coerce").astype(float).to_numpy()
+
+    def den_of(col):
+        if col not in df:
+            return None
+        return pd.to_numeric(df[col], errors="coerce").astype(float).to_numpy()
+
+    dens = {"": den_of(denominator_col), "known": den_of("known_denominator")}
+    for which, den in dens.items():
+        if den is None:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = np.minimum(cnt, den)
+            share = np.where(den > 0, x / den, np.nan)
+            lo, hi = wilson_ci(np.nan_to_num(x), np.where(den > 0, den, 0))
+        names = (("share", share), ("ci_low", lo), ("ci_high", hi)) if not which else (
+            ("share_known", share), ("ci_known_low", lo), ("ci_known_high", hi))
+        for c, v in names:
+            if c in df and c in share_cols:
+                old = pd.to_numeric(df[c], errors="coerce").astype("Float64")
+                new = pd.Series(np.asarray(v, dtype=float), index=df.index).astype("Float64")
+                df[c] = new.where(old.notna() & new.notna())
+    for c in share_cols:
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Float64").round(2)
 
 
 def protect_wide(table, *, rules: DisclosureRules, totals: bool = True, lang: str = "fr"):
@@ -1118,6 +1180,53 @@ def attack_table(original, protected, *, by: Sequence[str] | None = None,
     return pd.DataFrame(rows, columns=["row", "low", "high", "pinned"])
 
 
+def blank_pairs(table, protected, *, keys: Sequence[str], columns: Sequence[str]):
+    """Blank the columns shared by a pair of rows (e.g. before / after) where one side is hidden.
+
+    A difference, its interval, a p-value or the name of the test chosen,
+    repeated on both rows of a pair, gives the hidden side back next to the
+    published one. ``protected`` is ``protect_table(table)`` (same rows): a row
+    is hidden when it is suppressed or its ``share`` was blanked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``table`` with ``columns`` set to NA on every row of a pair
+        (same ``keys``) that has a hidden row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"g": ["a", "a"], "count": [3, 9], "d": [0.2, 0.2]})
+    >>> p = t.assign(suppressed=[True, False])
+    >>> blank_pairs(t, p, keys=["g"], columns=["d"])["d"].isna().tolist()
+    [True, True]
+    """
+    import numpy as np
+    import pandas as pd
+
+    hidden = protected["suppressed"].to_numpy(dtype=bool).copy()
+    if "share" in protected.columns and "share" in table.columns:
+        hidden |= (pd.to_numeric(protected["share"], errors="coerce").isna().to_numpy()
+                   & pd.to_numeric(table["share"], errors="coerce").notna().to_numpy())
+    out = table.copy()
+    keys = [k for k in keys if k in out.columns]
+    if not keys or not len(out):
+        return out
+    pair = pd.Series(hidden, index=out.index).groupby(
+        [out[k].astype(str) for k in keys], sort=False).transform("any").to_numpy(dtype=bool)
+    for c in columns:
+        if c not in out.columns:
+            continue
+        if pd.api.types.is_numeric_dtype(out[c].dtype):
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+            out.loc[pair, c] = np.nan
+        else:
+            out[c] = out[c].astype("object")
+            out.loc[pair, c] = None
+    return out
+
+
 #: Columns of a test table that describe the test, never withheld.
 _TEST_KEEP = ("field", "group", "unit", "level", "among", "test", "df", "periods", "withheld")
 
@@ -1203,7 +1312,9 @@ def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | N
         sub-population, e.g. newcomers) are used only when no whole-population
         table shows the field.
     rules : DisclosureRules, optional
-        Unused (kept for a uniform signature).
+        With a rounding base (``round_to``, strict preset) every row is
+        withheld: a statistic computed on the exact counts would undo the
+        rounding of the published ones.
 
     Returns
     -------
@@ -1227,13 +1338,15 @@ def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | N
 
     out = tests.copy()
     published = [t for t in published if t is not None]
+    rounded = bool(rules is not None and getattr(rules, "round_to", None))
     withheld = []
     for _, row in out.iterrows():
         level = row["level"] if "level" in out.columns and not _isna(row["level"]) else None
         among = str(row["among"]) if "among" in out.columns and not _isna(row["among"]) \
             else "known"
         info = _test_cells(published, row["field"], row["unit"], level)
-        if info is None:
+        if info is None or rounded:
+            # with a rounding base, a statistic computed on the exact counts undoes it
             withheld.append(True)
             continue
         cells, margin = info
@@ -1257,12 +1370,22 @@ def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | N
              and not pd.api.types.is_bool_dtype(out[c].dtype)]
     if "p_value" in out.columns and "p_value_holm" in out.columns and w.any():
         p = pd.to_numeric(out["p_value"], errors="coerce").to_numpy(dtype=float).copy()
-        p[w & ~np.isnan(p)] = 1.0
+        p[w] = 1.0  # every withheld row, so that the number of tests is the row count
         out["p_value_holm"] = holm_adjust(p)
     for c in blank:
         out[c] = out[c].astype("Float64" if pd.api.types.is_float_dtype(out[c].dtype)
                                else "Int64")
         out.loc[w, c] = pd.NA
+    # the test chosen (chi-square or exact: do expected counts reach 5?) and its degrees of
+    # freedom (how many groups are not empty) describe the hidden counts too
+    for c in ("test", "df"):
+        if c in out.columns:
+            if pd.api.types.is_numeric_dtype(out[c].dtype):
+                out[c] = pd.to_numeric(out[c], errors="coerce").astype("Float64")
+                out.loc[w, c] = pd.NA
+            else:
+                out[c] = out[c].astype("object")
+                out.loc[w, c] = None
     out["withheld"] = w
     return out
 
@@ -1588,7 +1711,20 @@ _KIND_TEXT = {
 _DATE_TOKEN = re.compile(r"(?<!\d)(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}|\d{4}-\d{1,2}-\d{1,2})(?!\d)")
 _LONG_TOKEN = re.compile(r"[0-9A-Za-z+/=_\-]{24,}")
 _NUMERIC_SAFE = re.compile(r"^[-+]?(?:\d+\.\d+|[1-9]\d{0,8}|0)(?:[eE][-+]?\d+)?$")
-_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16}(?![0-9A-Za-z])")
+#: A pseudonym by its shape: 16 lowercase hexadecimal characters (qsp_eval.privacy) or a
+#: longer run of them (the full 64-character HMAC, a pseudonym glued to another), anywhere.
+_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16,}(?![0-9A-Za-z])")
+#: Words that announce a file checksum just before a hex run (manifest.json: "sha256").
+_CHECKSUM_WORDS = re.compile(r"(?:sha-?256|sha-?1|md5|checksum|digest|hash)\W{0,6}$",
+                             re.IGNORECASE)
+
+
+def _has_pseudonym_shape(text: str) -> bool:
+    """A hex run of pseudonym length that is not a declared checksum (``"sha256": "..."``)."""
+    for m in _PSEUDONYM.finditer(text):
+        if not _CHECKSUM_WORDS.search(text[max(0, m.start() - 30):m.start()]):
+            return True
+    return False
 _AGE_TEXT = re.compile(
     r"(?:\bâg[ée]+(?:·e|\(e\)|e)?s?\s+de\s+\d{1,3}\s*ans\b|\baged\s+\d{1,3}\b"
     r"|\b\d{1,3}[- ]year[- ]old\b|\b\d{1,3}\s*ans\s*,\s*(?:homme|femme|personne))",
@@ -1627,7 +1763,7 @@ def _line_findings(text: str, *, rules: DisclosureRules, file: str, where: str,
                     break
     if kind:
         out.append(Finding(file, where, kind))
-    if _PSEUDONYM.search(text):
+    if _has_pseudonym_shape(text):
         out.append(Finding(file, where, "pseudonym"))
     elif pseudonyms and any(p and p in text for p in pseudonyms):
         out.append(Finding(file, where, "pseudonym"))
@@ -2162,3 +2298,468 @@ def _scan_file(path, rel, ext, *, rules, ps, marked_files, lang):
                 out += table(rows[0], rows[1:], f"{rel}[{tab_word} {k}]")
         return out
     return out
+
+
+# ---------------------------------------------------------------------------
+# Report-wide audit: every person cell of a published folder, every relation
+# ---------------------------------------------------------------------------
+_YEAR = re.compile(r"^\d{4}$")
+
+
+def _num(x):
+    """Float of a published cell ("" or unparsable: None)."""
+    if x is None:
+        return None
+    s = str(x).strip().replace("\u00a0", "").replace(" ", "")
+    if not s or s.lower() in ("nan", "<na>", "none"):
+        return None
+    try:
+        return float(s.replace(",", ".")) if s.count(",") == 1 and "." not in s else float(s)
+    except ValueError:
+        return None
+
+
+def _truthy(x) -> bool:
+    return str(x).strip().lower() in ("true", "1", "yes", "vrai")
+
+
+@dataclass
+class ReportModel:
+    """What a reader can derive about the person cells of an output folder.
+
+    Built by :func:`report_model` from the published files only. Each variable
+    is one person cell (the same cell published in two tables is one
+    variable); ``low``/``high`` are what its display says (published exactly:
+    its value; rounded to a base: the values that round to it; ``< t``:
+    ``0 .. t-1``; ``n.d.``: ``t ..``); ``constraints`` are linear relations
+    ``low <= sum(coef * x) <= high`` a reader knows (margins, reporting
+    groups, known denominators, people <= visits, newcomers <= everyone,
+    sub-periods adding up, derived groups bounded by their parts...).
+
+    Attributes
+    ----------
+    keys : list of tuple
+        ``(population, period, field, level, group, unit, question)`` per variable.
+    low, high : list of float
+    hidden : list of str
+        ``""`` (published), ``"small"`` (shown ``< t``) or ``"other"`` (``n.d.``).
+    where : list of str
+        ``table, row N`` of a publication of each variable.
+    constraints : list of (dict, float, float)
+        ``({variable: coefficient}, low, high)``.
+    threshold : int
+    """
+
+    keys: list = field(default_factory=list)
+    low: list = field(default_factory=list)
+    high: list = field(default_factory=list)
+    hidden: list = field(default_factory=list)
+    where: list = field(default_factory=list)
+    constraints: list = field(default_factory=list)
+    threshold: int = 5
+    index: dict = field(default_factory=dict, repr=False)
+    kinds: list = field(default_factory=list, repr=False)
+
+    def var(self, key, where=""):
+        """Index of the variable of ``key`` (created unbounded when new)."""
+        i = self.index.get(key)
+        if i is None:
+            i = len(self.keys)
+            self.index[key] = i
+            self.keys.append(key)
+            self.low.append(0.0)
+            self.high.append(float(_BIG))
+            self.hidden.append("")
+            self.where.append(where)
+        return i
+
+    def bound(self, i, lo, hi, hidden=""):
+        """Intersect the bounds of variable ``i`` with ``[lo, hi]``."""
+        self.low[i] = max(self.low[i], float(lo))
+        self.high[i] = min(self.high[i], float(hi))
+        if hidden and not self.hidden[i]:
+            self.hidden[i] = hidden
+
+    def add(self, coefs: dict, lo, hi, kind: str = ""):
+        """Add the relation ``lo <= sum(coef * x) <= hi`` (``kind``: what it says)."""
+        coefs = {k: v for k, v in coefs.items() if v}
+        if coefs:
+            self.constraints.append((coefs, float(lo), float(hi)))
+            self.kinds.append(kind)
+
+    def violations(self, values) -> list:
+        """Relations and bounds the given values break (empty: they are feasible)."""
+        bad = []
+        for i, v in enumerate(values):
+            if v is not None and not (self.low[i] - 1e-6 <= v <= self.high[i] + 1e-6):
+                bad.append(("bound", self.keys[i], v, self.low[i], self.high[i]))
+        for coefs, lo, hi in self.constraints:
+            if any(values[k] is None for k in coefs):
+                continue
+            s = sum(c * values[k] for k, c in coefs.items())
+            if not (lo - 1e-6 <= s <= hi + 1e-6):
+                bad.append(("relation", [self.keys[k] for k in coefs], s, lo, hi))
+        return bad
+
+
+def _rules_of_folder(folder, rules):
+    from . import io as qio
+
+    if rules is not None:
+        return rules, None
+    path = Path(folder) / MANIFEST_NAME
+    man = None
+    if path.is_file():
+        try:
+            man = qio.read_json(path)
+        except ValueError:
+            man = None
+    r = (man or {}).get("rules") or {}
+    known = {f.name for f in fields(DisclosureRules)}
+    return DisclosureRules(**{k: v for k, v in r.items() if k in known}), man
+
+
+def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel:
+    """Rebuild, from a finished output folder only, the person cells and their relations.
+
+    Reads ``tables/*.csv`` and ``disclosure.json`` (the person tables and the
+    rules). Person cells: rows of the person tables (profiles, newcomers,
+    before/after, survey results) and the "not stated" counts of the
+    completeness table. A before/after side whose ``window`` is one calendar
+    year is the same cell as that year's column of the profile tables. Relations:
+    each block's cells add up to its published denominator (multi-select:
+    each cell at most the denominator), or to the visits / distinct people /
+    first-time visitors of the year published by ``attendance_by_year``; cells
+    of known answers add up to ``known_denominator``; a reporting group is the
+    sum of its members (the one reporting code absent from the detail level is
+    the sum of the detail codes absent from the reporting level); people <=
+    visits; newcomers <= everyone; cis men practising chemsex <= cis men and
+    <= people practising chemsex; quarters or months of the completeness table
+    add up to the year; shares published with exact denominators bound their
+    count.
+
+    Returns
+    -------
+    ReportModel
+    """
+    from . import io as qio
+
+    rules, man = _rules_of_folder(folder, rules)
+    t = rules.min_cell
+    half = (rules.round_to // 2) if rules.round_to else 0
+    tdir = Path(folder) / "tables"
+    person = set()
+    if man is None:
+        _, man = _rules_of_folder(folder, None)
+    for name in (man or {}).get("person_tables", []) or []:
+        if str(name).startswith("tables/") and str(name).endswith(".csv"):
+            person.add(Path(name).stem)
+    m = ReportModel(threshold=t)
+    tables = {}
+    for p in sorted(tdir.glob("*.csv")) if tdir.is_dir() else []:
+        try:
+            tables[p.stem] = qio.read_output_table(p)
+        except Exception:  # noqa: BLE001 - unreadable tables are the scanner's business
+            continue
+
+    def col(df, c):
+        return df[c].astype(str).tolist() if c in df.columns else [""] * len(df)
+
+    # reporting-only codes per field (from tables that show both levels)
+    rep_only: dict = {}
+    for name in person:
+        df = tables.get(name)
+        if df is None or "level" not in df.columns or "field" not in df.columns:
+            continue
+        for f, g in df.groupby("field", sort=False):
+            rep = set(g.loc[g["level"] == "reporting", "group"])
+            det = set(g.loc[g["level"] == "detail", "group"])
+            if rep and det:
+                rep_only.setdefault(f, set()).update(rep - det)
+
+    # multi-select fields (a cell per option: they do not add up), marked in any table
+    multi_fields = {"products"}
+    for name in person:
+        df = tables.get(name)
+        if df is not None and {"multi", "field"} <= set(df.columns):
+            multi_fields |= set(df.loc[df["multi"].map(_truthy), "field"])
+
+    def level_of(f, lvl, g):
+        if lvl == "derived":
+            return "derived"
+        return "reporting" if lvl == "reporting" and g in rep_only.get(f, set()) else "detail"
+
+    def set_cell(i, count, shown, supp):
+        if supp:
+            if shown.startswith("<"):
+                m.bound(i, 0, t - 1, "small")
+            else:
+                m.bound(i, t, _BIG, "other")
+        elif count is not None:
+            m.bound(i, max(0, count - half), count + half)
+
+    blocks: dict = {}      # block key -> {"vars": {group: var}, "den": .., "kden": .., multi}
+    for name in sorted(person):
+        df = tables.get(name)
+        if df is None or "count" not in df.columns:
+            continue
+        survey = "survey" in df.columns and "question" in df.columns
+        if not survey and not {"field", "group", "unit"} <= set(df.columns):
+            continue
+        pops, pers, evs = col(df, "population"), col(df, "period"), col(df, "event")
+        wins = col(df, "window")
+        cnts, shown, supp = col(df, "count"), col(df, "count_display"), col(df, "suppressed")
+        dens, kdens = col(df, "denominator"), col(df, "known_denominator")
+        shares = col(df, "share")
+        multi = col(df, "multi")
+        if survey:
+            flds = ["survey:" + s for s in col(df, "survey")]
+            grps, units, qs = col(df, "answer"), col(df, "unit"), col(df, "question")
+            lvls = ["detail"] * len(df)
+            multi = ["True" if ty in ("multi",) else "False" for ty in col(df, "type")]
+        else:
+            flds, grps, units = col(df, "field"), col(df, "group"), col(df, "unit")
+            qs, lvls = [""] * len(df), col(df, "level")
+        for r in range(len(df)):
+            f, g, lvl = flds[r], grps[r], lvls[r]
+            if "event" in df.columns:
+                per = wins[r] if _YEAR.match(wins[r]) else f"{evs[r]}|{pers[r]}"
+            else:
+                per = pers[r]
+            key = (pops[r], per, f, level_of(f, lvl, g), g, units[r], qs[r])
+            i = m.var(key, f"{name}, row {r + 2}")
+            sup = _truthy(supp[r])
+            c = _num(cnts[r])
+            set_cell(i, c, shown[r], sup)
+            bkey = (name, pops[r], per, f, lvl, units[r], qs[r], evs[r])
+            b = blocks.setdefault(bkey, {"vars": {}, "den": None, "kden": None,
+                                         "multi": _truthy(multi[r]) or f in multi_fields})
+            b["vars"][g] = i
+            d, kd = _num(dens[r]), _num(kdens[r])
+            if d is not None:
+                b["den"] = d
+            if kd is not None:
+                b["kden"] = kd
+            s = _num(shares[r])
+            if sup and s is not None and d is not None:
+                m.bound(i, 0, _BIG, "other")
+                m.add({i: 1}, s * d - 0.5, s * d + 0.5, "share")  # a share on a hidden cell
+    # facts from the activity tables: visits, distinct people, newcomers per year
+    facts: dict = {}
+    att = tables.get("attendance_by_year")
+    if att is not None and "period" in att.columns:
+        for r in range(len(att)):
+            p = str(att["period"].iloc[r])
+            for c, key in (("visits", ("", p, "visits")), ("distinct_people", ("", p, "people")),
+                           ("first_time_visitors", ("newcomers", p, "people"))):
+                v = _num(att[c].iloc[r]) if c in att.columns else None
+                if v is not None:
+                    facts[key] = v
+    for bkey, b in blocks.items():
+        name, pop, per, f, lvl, unit, q, ev = bkey
+        vs = b["vars"]
+        den = b["den"] if b["den"] is not None else facts.get((pop, per, unit))
+        dlo, dhi = (den - half, den + half) if den is not None else (None, None)
+        if b["den"] is None and den is not None:
+            dlo, dhi = den, den
+        if b["multi"]:
+            if den is not None:
+                for i in vs.values():
+                    m.add({i: 1}, 0, dhi, "multi")
+            continue
+        if den is not None:
+            m.add({i: 1 for i in vs.values()}, dlo, dhi, "margin")
+        if b["kden"] is not None and "unknown" in vs:
+            kd = b["kden"]
+            m.add({i: 1 for g, i in vs.items() if g != "unknown"}, kd - half, kd + half,
+                  "known")
+    # reporting groups = sum of their members, per table block holding both levels
+    by_block: dict = {}
+    for (name, pop, per, f, lvl, unit, q, ev), b in blocks.items():
+        by_block.setdefault((name, pop, per, f, unit, q, ev), {})[lvl] = b
+    for key, lv in by_block.items():
+        if "reporting" in lv and "detail" in lv and not lv["detail"]["multi"]:
+            rep, det = lv["reporting"]["vars"], lv["detail"]["vars"]
+            only_rep = [g for g in rep if g not in det]
+            only_det = [g for g in det if g not in rep]
+            if len(only_rep) == 1 and only_det:
+                coefs = {rep[only_rep[0]]: 1}
+                for g in only_det:
+                    coefs[det[g]] = coefs.get(det[g], 0) - 1
+                m.add(coefs, 0, 0, "reporting")
+    # cross-table relations
+    keys = list(m.keys)
+    for i, (pop, per, f, lvl, g, unit, q) in enumerate(keys):
+        if unit == "people":
+            j = m.index.get((pop, per, f, lvl, g, "visits", q))
+            if j is not None:
+                m.add({i: 1, j: -1}, -_BIG, 0, "people<=visits")
+        if pop:
+            j = m.index.get(("", per, f, lvl, g, unit, q))
+            if j is not None:
+                m.add({i: 1, j: -1}, -_BIG, 0, "newcomers<=all")
+        if f == "chemsex_cis_men" and g == "yes":
+            for part in (("gender", "detail", "cis_man"), ("chemsex", "detail", "yes")):
+                j = m.index.get((pop, per, part[0], part[1], part[2], unit, q))
+                if j is not None:
+                    m.add({i: 1, j: -1}, -_BIG, 0, "derived<=part")
+    # completeness: the "not stated" visits of each field and period
+    qc = tables.get("quality_completeness")
+    if qc is not None and {"period", "field", "count"} <= set(qc.columns):
+        cnts, shown, supp = col(qc, "count"), col(qc, "count_display"), col(qc, "suppressed")
+        subs: dict = {}
+        for r, (p, f) in enumerate(zip(col(qc, "period"), col(qc, "field"), strict=True)):
+            if f not in SENSITIVE_FIELDS:
+                continue
+            i = m.var(("", p, f, "detail", "unknown", "visits", ""),
+                      f"quality_completeness, row {r + 2}")
+            set_cell(i, _num(cnts[r]), shown[r], _truthy(supp[r]))
+            if not _YEAR.match(p) and _YEAR.match(p[:4]):
+                subs.setdefault((p[:4], f), []).append(i)
+        for (y, f), parts in subs.items():
+            j = m.var(("", y, f, "detail", "unknown", "visits", ""), "quality_completeness")
+            coefs = {i: 1 for i in parts}
+            coefs[j] = coefs.get(j, 0) - 1
+            m.add(coefs, 0, 0, "sub-periods")
+    # a variable nothing bounds from above: its block total at most
+    return m
+
+
+def _milp_range(var, lo, hi, rows, rlo, rhi, k, sense):
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    c = np.zeros(len(var))
+    c[k] = sense
+    cons = [LinearConstraint(rows, rlo, rhi)] if len(rows) else []
+    r = milp(c, constraints=cons, integrality=np.ones(len(var)), bounds=Bounds(lo, hi))
+    return (sense * r.fun, r.x) if r.success else (None, None)
+
+
+def attack_folder(folder, *, rules: DisclosureRules | None = None, model=None):
+    """Attack a finished output folder as a reader would, combining every table (audit).
+
+    Builds :func:`report_model` and, per connected set of hidden cells,
+    solves integer programmes (``scipy.optimize.milp``) for the smallest and
+    largest value each hidden person cell can take given everything
+    published. A first pair of programmes (all hidden cells as low, then as
+    high, as they can be together) already shows most cells wide; only the
+    others get their own pair.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hidden person cell: ``where`` (a table and row that
+        publish it), ``key`` (period, field, group...), ``shown`` (``small``
+        or ``other``), ``low``, ``high``, ``pinned`` (one value left) and
+        ``narrowed`` (0 is excluded and fewer than t values are left: the
+        reader knows someone is there and almost how many). The guarantee of
+        ``docs/disclosure.md``: no row is pinned or narrowed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> attack_folder(tempfile.mkdtemp()).empty
+    True
+    """
+    import numpy as np
+    import pandas as pd
+
+    m = report_model(folder, rules=rules) if model is None else model
+    t = m.threshold
+    n = len(m.keys)
+    cols = ["where", "key", "shown", "low", "high", "pinned", "narrowed"]
+    if not n:
+        return pd.DataFrame(columns=cols)
+    lo = np.array(m.low, float)
+    hi = np.array(m.high, float)
+    fixed = np.isclose(lo, hi)
+    # a variable with an infinite (BIG) upper bound: cap it at the largest total published
+    cap = max([h for h in hi if h < _BIG] + [c[2] for c in m.constraints if c[2] < _BIG]
+              + [float(t)]) * 2 + t
+    hi = np.minimum(hi, cap)
+    free = [i for i in range(n) if not fixed[i]]
+    # union-find over constraints among non-fixed variables
+    parent = {i: i for i in free}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for coefs, _, _ in m.constraints:
+        fv = [k for k in coefs if not fixed[k]]
+        for k in fv[1:]:
+            a, b = find(fv[0]), find(k)
+            if a != b:
+                parent[a] = b
+    comps: dict = {}
+    for i in free:
+        comps.setdefault(find(i), []).append(i)
+    rows_out = []
+    for comp in comps.values():
+        targets = [i for i in comp if m.hidden[i]]
+        if not targets:
+            continue
+        col = {v: k for k, v in enumerate(comp)}
+        rows, rlo, rhi = [], [], []
+        for coefs, a, b in m.constraints:
+            if not any(k in col for k in coefs):
+                continue
+            row = np.zeros(len(comp))
+            const = 0.0
+            for k, c in coefs.items():
+                if k in col:
+                    row[col[k]] += c
+                else:
+                    const += c * lo[k]
+            rows.append(row)
+            rlo.append(a - const if a > -_BIG else -np.inf)
+            rhi.append(b - const if b < _BIG else np.inf)
+        rows = np.array(rows) if rows else np.zeros((0, len(comp)))
+        rlo, rhi = np.array(rlo, float), np.array(rhi, float)
+        clo, chi = lo[comp], hi[comp]
+        seen = {i: set() for i in targets}
+        ranges = {}
+        # two shared programmes first: every hidden cell low, then high
+        for sense in (1.0, -1.0):
+            import numpy as _np
+            from scipy.optimize import Bounds, LinearConstraint, milp
+
+            c = _np.zeros(len(comp))
+            for i in targets:
+                c[col[i]] = sense
+            cons = [LinearConstraint(rows, rlo, rhi)] if len(rows) else []
+            r = milp(c, constraints=cons, integrality=_np.ones(len(comp)),
+                     bounds=Bounds(clo, chi))
+            if r.success:
+                for i in targets:
+                    seen[i].add(round(r.x[col[i]]))
+        for i in targets:
+            s = seen[i]
+            wide = (m.hidden[i] == "small" and 0 in s and len(s) > 1) or (
+                m.hidden[i] == "other" and s and max(s) - min(s) >= t - 1)
+            if wide:
+                ranges[i] = (min(s), max(s))
+                continue
+            a, _ = _milp_range(comp, clo, chi, rows, rlo, rhi, col[i], 1.0)
+            b, _ = _milp_range(comp, clo, chi, rows, rlo, rhi, col[i], -1.0)
+            if a is None or b is None:  # infeasible: the model is wrong, say so
+                a = b = float("nan")
+            ranges[i] = (round(a) if a == a else a, round(b) if b == b else b)
+        for i in targets:
+            a, b = ranges[i]
+            pinned = bool(a == b)
+            narrowed = bool(a == a and a >= 1 and (b - a + 1) < t)
+            rows_out.append({"where": m.where[i], "key": m.keys[i], "shown": m.hidden[i],
+                             "low": a, "high": b, "pinned": pinned, "narrowed": narrowed})
+    # hidden cells in no relation keep their displayed range
+    done = {r["key"] for r in rows_out}
+    for i in range(n):
+        if m.hidden[i] and m.keys[i] not in done:
+            a, b = m.low[i], min(m.high[i], cap)
+            rows_out.append({"where": m.where[i], "key": m.keys[i], "shown": m.hidden[i],
+                             "low": a, "high": b, "pinned": a == b,
+                             "narrowed": bool(a >= 1 and b - a + 1 < t)})
+    return pd.DataFrame(rows_out, columns=cols)

@@ -785,6 +785,8 @@ class Publisher:
             out = mod.protect_table(df, **kw)
             if "population" in df.columns:
                 out = self._protect_sub_population(mod, df, out, kw)
+            if {"event", "window", "period"} <= set(df.columns):
+                out = self._protect_windows(mod, df, out, kw)
             self.person_tables.append(out)
         elif _is_test_table(df):
             mod = _disclosure()
@@ -850,6 +852,40 @@ class Publisher:
                 break
             force = more
             out = mod.protect_table(df, force=force, **kw)
+        return out
+
+    def _protect_windows(self, mod, df, out, kw):
+        """Keep a before/after table consistent with the profile tables published before.
+
+        A side whose ``window`` is one calendar year (``profiles.before_after_events``
+        aligns its sides with the years) holds the same people as that year's column
+        of the profile tables: a cell hidden there is hidden here too (``force``), and
+        the pair columns (difference, interval, p-value, test) are blanked wherever a
+        side is hidden (:func:`qsp_eval.disclosure.blank_pairs`).
+        """
+        import numpy as np
+
+        keys = ["field", "level", "group", "unit"]
+        hidden: set = set()
+        for t in self.person_tables:
+            if "population" in t.columns or "event" in t.columns \
+                    or not set(keys + ["period"]) <= set(t.columns):
+                continue
+            sel = t["suppressed"].astype(bool)
+            for k in t.loc[sel, ["period", *keys]].astype(str).itertuples(index=False,
+                                                                          name=None):
+                hidden.add(k)
+        if hidden:
+            rows = df[["window", *keys]].astype(str).itertuples(index=False, name=None)
+            force = np.array([k in hidden for k in rows], dtype=bool)
+            if (force & ~out["suppressed"].to_numpy(dtype=bool)).any():
+                out = mod.protect_table(df, force=force, **kw)
+        pair = [c for c in ("difference", "diff_ci_low", "diff_ci_high", "p_value", "test")
+                if c in out.columns]
+        if hasattr(mod, "blank_pairs") and pair:
+            blanked = mod.blank_pairs(df, out, keys=["event", *keys], columns=pair)
+            for c in pair:
+                out[c] = blanked[c]
         return out
 
     def _profile_hidden_unknown(self, mod) -> set:
