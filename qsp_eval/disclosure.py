@@ -73,6 +73,7 @@ __all__ = [
     "attack_folder",
     "report_model",
     "ReportModel",
+    "intruder_findings",
     "merge_map",
     "cell_contributions",
     "format_count",
@@ -360,13 +361,31 @@ def _bounds(true_counts, t):
     return lo, hi
 
 
-def _group_pinned(values, sup, t):
-    """Indices (into ``values``) of suppressed cells pinned by one equality constraint."""
+def _limit(lo, hi, positions, limits):
+    """Intersect attacker bounds with known per-cell limits (``{position: (low, high)}``)."""
+    if limits:
+        for k, p in enumerate(positions):
+            if p in limits:
+                a, b = limits[p]
+                lo[k] = max(lo[k], a)
+                hi[k] = min(hi[k], b)
+    return lo, hi
+
+
+def _group_pinned(values, sup, t, limits=None, positions=None):
+    """Indices (into ``values``) of suppressed cells pinned or narrowed by one equality.
+
+    ``limits`` (``{position: (low, high)}``, positions given by ``positions``)
+    are what the reader knows of a cell from elsewhere (e.g. a newcomers cell
+    lies between the whole public's cell minus the returning people and it).
+    """
     idx = [i for i, s in enumerate(sup) if s]
     if not idx:
         return []
     r = sum(values[i] for i in idx)
     lo, hi = _bounds([values[i] for i in idx], t)
+    if limits and positions is not None:
+        lo, hi = _limit(lo, hi, [positions[i] for i in idx], limits)
     sum_lo, sum_hi = sum(lo), sum(hi)
     pinned = []
     for k, i in enumerate(idx):
@@ -377,7 +396,7 @@ def _group_pinned(values, sup, t):
     return pinned
 
 
-def _lp_ranges(values, sup, constraints, t, only=None):
+def _lp_ranges(values, sup, constraints, t, only=None, limits=None):
     """Exact integer range of each suppressed cell given what is published.
 
     ``constraints`` is a list of ``(positions, coefficients)``: each is an
@@ -421,6 +440,7 @@ def _lp_ranges(values, sup, constraints, t, only=None):
         rhs.append(r)
     total = sum(abs(v) for v in values) + t
     lo, hi = _bounds([values[p] for p in var], t)
+    lo, hi = _limit(lo, hi, var, limits)
     hi = [h if h < _BIG else total for h in hi]
     bounds = Bounds(np.array(lo, float), np.array(hi, float))
     cons = [LinearConstraint(np.array(rows), np.array(rhs), np.array(rhs))] if rows else []
@@ -460,7 +480,7 @@ def _components(n, constraints):
     return list(comp.values())
 
 
-def _secondary(values, status, constraints, t):
+def _secondary(values, status, constraints, t, limits=None):
     """Add secondary suppressions in place (status 2); return indices of lost constraints.
 
     Per connected set of constraints: first the exact one-constraint rule on
@@ -481,7 +501,7 @@ def _secondary(values, status, constraints, t):
                 vals = [values[p] for p in g]
                 while True:
                     sup = [status[p] > 0 for p in g]
-                    left = len(_group_pinned(vals, sup, t))
+                    left = len(_group_pinned(vals, sup, t, limits, g))
                     if not left:
                         break
                     cand = sorted((p for p in g if status[p] == 0), key=lambda p: (values[p], p))
@@ -493,7 +513,7 @@ def _secondary(values, status, constraints, t):
                     pick, best = cand[0], left
                     for p in cand:
                         trial = [status[q] > 0 or q == p for q in g]
-                        n_left = len(_group_pinned(vals, trial, t))
+                        n_left = len(_group_pinned(vals, trial, t, limits, g))
                         if n_left < best:
                             pick, best = p, n_left
                             if n_left == 0:
@@ -503,7 +523,7 @@ def _secondary(values, status, constraints, t):
             if not changed and len(comp) > 1:
                 sup = [s > 0 for s in status]
                 cons = [constraints[ci] for ci in comp if ci not in bad]
-                ranges = _lp_ranges(values, sup, cons, t)
+                ranges = _lp_ranges(values, sup, cons, t, limits=limits)
                 pinned = [p for p, (lo, hi) in ranges.items()
                           if hi - lo < 1 or (lo >= 1 and hi - lo + 1 < t)]
                 for p in pinned:
@@ -741,7 +761,8 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
                   share_cols: Sequence[str] = ("share", "share_known", "ci_low", "ci_high"),
                   people_col: str | None = None, dominance_col: str | None = None,
                   merge: Mapping | None = None, nested: Mapping | None = None,
-                  level_col: str | None = "level", force=None, lang: str = "fr"):
+                  level_col: str | None = "level", force=None, limits=None,
+                  lang: str = "fr"):
     """Return a publishable copy of a long-form table of people by a sensitive attribute.
 
     Parameters
@@ -794,6 +815,11 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
         sums the detail codes absent from the reporting level).
     force : array-like of bool, optional
         Rows to suppress whatever their value (used by :func:`protect_tables`).
+    limits : sequence of (low, high) or None, optional
+        Per row, what a reader knows of the cell from elsewhere in the report
+        (e.g. a newcomers cell lies between the whole public's cell minus the
+        returning people, and the whole public's cell): secondary suppression
+        then makes sure no hidden cell is pinned or narrowed given them too.
     lang : {"fr", "en"}
         Language of ``count_display``.
 
@@ -870,6 +896,7 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
                           share_cols, primary_small)
         if len(df) != before:
             forced = None  # rows changed: forced cells were merged away
+            limits = None
 
     cnt = numeric(df[count_col])
     known = ~np.isnan(cnt)
@@ -931,7 +958,13 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
     bad: set[int] = set()
     if rules.secondary and constraints:
         before = status.copy()
-        bad = _secondary(values, status, constraints, t)
+        lim = None
+        if limits is not None:
+            lim = {}
+            for i, ab in enumerate(limits):
+                if ab is not None and known[i]:
+                    lim[i] = (float(ab[0]), float(ab[1]))
+        bad = _secondary(values, status, constraints, t, lim)
         reason[(status == 2) & (before == 0)] = "secondary"
     margin_hidden = np.zeros(len(df), dtype=bool)
     for ci in bad:
@@ -1013,8 +1046,17 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
     df["suppressed"] = suppressed
     df["suppression"] = pd.Series(reason, index=df.index).astype("object")
     display = []
+    # visits next to people in one table: a hidden visits cell is always "n.d." ("at least t
+    # visits" would tell that someone is behind a people cell shown "< t")
+    with_people = np.zeros(len(df), dtype=bool)
+    if "unit" in df:
+        units = df["unit"].astype(str).to_numpy()
+        if "people" in set(units):
+            with_people = units == "visits"
     for i, c in enumerate(df[count_col]):
-        if suppressed[i]:
+        if suppressed[i] and with_people[i]:
+            display.append(tr("n.d.", "[c]", lang))
+        elif suppressed[i]:
             display.append(_hidden_text(true_counts[i], rules, lang))
         elif _isna(c):
             display.append("")
@@ -1706,6 +1748,8 @@ _KIND_TEXT = {
                    "image file the check cannot read: check it by eye"),
     "unparsable": ("fichier illisible : à contrôler à l'œil",
                    "file could not be read: check it by eye"),
+    "recoverable_cell": ("case masquée retrouvée ou presque en combinant les tableaux",
+                         "hidden cell recovered, or nearly, by combining the tables"),
 }
 
 _DATE_TOKEN = re.compile(r"(?<!\d)(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}|\d{4}-\d{1,2}-\d{1,2})(?!\d)")
@@ -2342,7 +2386,8 @@ class ReportModel:
         ``(population, period, field, level, group, unit, question)`` per variable.
     low, high : list of float
     hidden : list of str
-        ``""`` (published), ``"small"`` (shown ``< t``) or ``"other"`` (``n.d.``).
+        ``""`` (published), ``"small"`` (shown ``< t``), ``"other"`` (``n.d.``: at least
+        t) or ``"any"`` (a visits cell shown ``n.d.`` next to people: any value).
     where : list of str
         ``table, row N`` of a publication of each variable.
     constraints : list of (dict, float, float)
@@ -2510,6 +2555,7 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
         wins = col(df, "window")
         cnts, shown, supp = col(df, "count"), col(df, "count_display"), col(df, "suppressed")
         dens, kdens = col(df, "denominator"), col(df, "known_denominator")
+        any_visits = "unit" in df.columns and "people" in set(df["unit"].astype(str))
         shares = col(df, "share")
         multi = col(df, "multi")
         if survey:
@@ -2530,7 +2576,10 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
             i = m.var(key, f"{name}, row {r + 2}")
             sup = _truthy(supp[r])
             c = _num(cnts[r])
-            set_cell(i, c, shown[r], sup)
+            if sup and any_visits and units[r] == "visits":
+                m.bound(i, 0, _BIG, "any")  # shown n.d. whatever its value
+            else:
+                set_cell(i, c, shown[r], sup)
             bkey = (name, pops[r], per, f, lvl, units[r], qs[r], evs[r])
             b = blocks.setdefault(bkey, {"vars": {}, "den": None, "kden": None,
                                          "multi": _truthy(multi[r]) or f in multi_fields})
@@ -2546,6 +2595,7 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
                 m.add({i: 1}, s * d - 0.5, s * d + 0.5, "share")  # a share on a hidden cell
     # facts from the activity tables: visits, distinct people, newcomers per year
     facts: dict = {}
+    per_session: dict = {}   # year -> (sessions held, visits without a code)
     att = tables.get("attendance_by_year")
     if att is not None and "period" in att.columns:
         for r in range(len(att)):
@@ -2555,6 +2605,11 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
                 v = _num(att[c].iloc[r]) if c in att.columns else None
                 if v is not None:
                     facts[key] = v
+            held = _num(att["sessions_held"].iloc[r]) if "sessions_held" in att.columns else None
+            noid = (_num(att["visits_without_id"].iloc[r])
+                    if "visits_without_id" in att.columns else None)
+            if held is not None and noid is not None:
+                per_session[p] = (held, noid)
     for bkey, b in blocks.items():
         name, pop, per, f, lvl, unit, q, ev = bkey
         vs = b["vars"]
@@ -2594,6 +2649,10 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
             j = m.index.get((pop, per, f, lvl, g, "visits", q))
             if j is not None:
                 m.add({i: 1, j: -1}, -_BIG, 0, "people<=visits")
+                if per in per_session and not pop:
+                    # one visit per person and session: sessions x people >= visits with a code
+                    held, noid = per_session[per]
+                    m.add({i: held, j: -1}, -noid, _BIG, "visits<=sessions*people")
         if pop:
             j = m.index.get(("", per, f, lvl, g, unit, q))
             if j is not None:
@@ -2738,8 +2797,7 @@ def attack_folder(folder, *, rules: DisclosureRules | None = None, model=None):
                     seen[i].add(round(r.x[col[i]]))
         for i in targets:
             s = seen[i]
-            wide = (m.hidden[i] == "small" and 0 in s and len(s) > 1) or (
-                m.hidden[i] == "other" and s and max(s) - min(s) >= t - 1)
+            wide = bool(s) and ((0 in s and len(s) > 1) or max(s) - min(s) >= t - 1)
             if wide:
                 ranges[i] = (min(s), max(s))
                 continue
@@ -2763,3 +2821,25 @@ def attack_folder(folder, *, rules: DisclosureRules | None = None, model=None):
                              "low": a, "high": b, "pinned": a == b,
                              "narrowed": bool(a >= 1 and b - a + 1 < t)})
     return pd.DataFrame(rows_out, columns=cols)
+
+
+def intruder_findings(folder, *, rules: DisclosureRules | None = None) -> list:
+    """:func:`attack_folder` as findings: one per hidden cell pinned or narrowed.
+
+    Used by ``qsp-eval check-outputs --intruder``. ``location`` names the row,
+    never the value.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> intruder_findings(tempfile.mkdtemp())
+    []
+    """
+    attack = attack_folder(folder, rules=rules)
+    out = []
+    for _, r in attack.loc[attack["pinned"] | attack["narrowed"]].iterrows() if len(attack) \
+            else []:
+        table, _, row = str(r["where"]).partition(", ")
+        out.append(Finding(f"tables/{table}.csv", row.replace("row", "ligne"),
+                           "recoverable_cell"))
+    return out

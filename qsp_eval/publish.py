@@ -840,7 +840,19 @@ class Publisher:
         if not shown:
             return out
         t = self.rules.min_cell
-        force = np.zeros(len(df), dtype=bool)
+        kw = dict(kw, limits=self._sub_population_limits(df, keys))
+        # a cell hidden for the whole public is hidden for the newcomers too: published,
+        # the newcomers' count would be a floor of the hidden one
+        hidden_whole = set()
+        for tab in self.person_tables:
+            if "population" in tab.columns or not set(keys) <= set(tab.columns):
+                continue
+            sel = tab["suppressed"].astype(bool)
+            hidden_whole |= set(tab.loc[sel, keys].astype(str).itertuples(index=False,
+                                                                           name=None))
+        force = np.array([k in hidden_whole for k in
+                          df[keys].astype(str).itertuples(index=False, name=None)], dtype=bool)
+        out = mod.protect_table(df, force=force if force.any() else None, **kw)
         for _ in range(10):
             more = force.copy()
             key_rows = out[keys].astype(str).itertuples(index=False, name=None)
@@ -852,6 +864,51 @@ class Publisher:
                 break
             force = more
             out = mod.protect_table(df, force=force, **kw)
+        return out
+
+    def _sub_population_limits(self, df, keys):
+        """Per row of a sub-population table, the range a reader gets from the whole public.
+
+        A newcomers cell is at most the same cell of the whole public and at least that
+        cell minus the returning people of its block (whole denominator minus newcomers
+        denominator); with a rounding base, the published values are known to within
+        half of it. A whole-public cell shown ``< t`` bounds the newcomers cell by t - 1.
+        """
+        half = (self.rules.round_to or 0) // 2
+        t = self.rules.min_cell
+        whole: dict = {}
+        for tab in self.person_tables:
+            if "population" in tab.columns or not set(keys) <= set(tab.columns):
+                continue
+            cnt = tab["count"].tolist()
+            den = tab["denominator"].tolist() if "denominator" in tab.columns \
+                else [None] * len(tab)
+            disp = tab["count_display"].astype(str).tolist() if "count_display" in tab.columns \
+                else [""] * len(tab)
+            sup = tab["suppressed"].astype(bool).tolist()
+            for i, k in enumerate(tab[keys].astype(str).itertuples(index=False, name=None)):
+                whole[k] = (None if sup[i] or _isna(cnt[i]) else float(cnt[i]),
+                            sup[i] and disp[i].startswith("<"),
+                            None if _isna(den[i]) else float(den[i]))
+        if not whole:
+            return None
+        out = []
+        nden = df["denominator"].tolist() if "denominator" in df.columns else [None] * len(df)
+        for i, k in enumerate(df[keys].astype(str).itertuples(index=False, name=None)):
+            w = whole.get(k)
+            if w is None:
+                out.append(None)
+                continue
+            c, small, wden = w
+            lo, hi = 0.0, float("inf")
+            if c is not None:
+                hi = c + half
+                if wden is not None and not _isna(nden[i]):
+                    returning = (wden + half) - (float(nden[i]) - half)
+                    lo = max(0.0, c - half - returning)
+            elif small:
+                hi = float(t - 1)
+            out.append((lo, hi))
         return out
 
     def _protect_windows(self, mod, df, out, kw):
