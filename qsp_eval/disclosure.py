@@ -492,6 +492,17 @@ def _secondary(values, status, constraints, t, limits=None):
     (its margin must be hidden).
     """
     bad: set[int] = set()
+
+    def _hideable(p):
+        # a cell the reader already knows within fewer than t values (from ``limits``) is
+        # no use as a secondary cell: hidden, it would itself be pinned or narrowed
+        if not limits or p not in limits:
+            return True
+        lo, hi = limits[p]
+        if values[p] >= t:
+            return min(hi, _BIG) - max(lo, t) + 1 >= t
+        return hi - lo >= 1 and (lo < 1 or hi - lo + 1 >= t)
+
     for comp in _components(len(values), constraints):
         margins = [ci for ci in comp if all(c == 1 for c in constraints[ci][1])]
         for _ in range(10 * len(values) + 10):
@@ -504,7 +515,8 @@ def _secondary(values, status, constraints, t, limits=None):
                     left = len(_group_pinned(vals, sup, t, limits, g))
                     if not left:
                         break
-                    cand = sorted((p for p in g if status[p] == 0), key=lambda p: (values[p], p))
+                    cand = sorted((p for p in g if status[p] == 0 and _hideable(p)),
+                                  key=lambda p: (values[p], p))
                     if not cand:
                         bad.add(ci)
                         break
@@ -529,9 +541,11 @@ def _secondary(values, status, constraints, t, limits=None):
                 for p in pinned:
                     through = sorted((ci for ci in comp if p in constraints[ci][0]
                                       and ci not in bad), key=lambda ci: len(constraints[ci][0]))
-                    cand = next(([q for q in constraints[ci][0] if status[q] == 0]
+                    cand = next(([q for q in constraints[ci][0]
+                                  if status[q] == 0 and _hideable(q)]
                                  for ci in through
-                                 if any(status[q] == 0 for q in constraints[ci][0])), [])
+                                 if any(status[q] == 0 and _hideable(q)
+                                        for q in constraints[ci][0])), [])
                     if cand:
                         status[min(cand, key=lambda q: (values[q], q))] = 2
                         changed = True
@@ -1510,8 +1524,10 @@ def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = ()
     out["suppressed"] = small | linked
     out["suppression"] = ["small" if s else ("linked" if k else "")
                           for s, k in zip(small, linked, strict=True)]
+    # a linked cell is "n.d." whatever its value: "at least t visits not stated" would tell
+    # that someone is behind a "not stated" people cell shown "< t"
     out["count_display"] = [
-        rules.hidden_label() if s else (_hidden_text(v, rules, lang) if k
+        rules.hidden_label() if s else (tr("n.d.", "[c]", lang) if k
                                         else ("" if _isna(v) else str(int(v))))
         for s, k, v in zip(small, linked, counts, strict=True)]
     return out
@@ -2672,7 +2688,10 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
                 continue
             i = m.var(("", p, f, "detail", "unknown", "visits", ""),
                       f"quality_completeness, row {r + 2}")
-            set_cell(i, _num(cnts[r]), shown[r], _truthy(supp[r]))
+            if _truthy(supp[r]) and not shown[r].startswith("<"):
+                m.bound(i, 0, _BIG, "any")  # "n.d." whatever its value
+            else:
+                set_cell(i, _num(cnts[r]), shown[r], _truthy(supp[r]))
             if not _YEAR.match(p) and _YEAR.match(p[:4]):
                 subs.setdefault((p[:4], f), []).append(i)
         for (y, f), parts in subs.items():
@@ -2781,14 +2800,18 @@ def attack_folder(folder, *, rules: DisclosureRules | None = None, model=None):
         clo, chi = lo[comp], hi[comp]
         seen = {i: set() for i in targets}
         ranges = {}
-        # two shared programmes first: every hidden cell low, then high
-        for sense in (1.0, -1.0):
-            import numpy as _np
-            from scipy.optimize import Bounds, LinearConstraint, milp
+        # shared programmes first: every hidden cell low, then high, then the cells in
+        # alternation (each solution is a point the reader cannot rule out)
+        import numpy as _np
+        from scipy.optimize import Bounds, LinearConstraint, milp
 
+        signs = [[1.0] * len(targets), [-1.0] * len(targets),
+                 [(-1.0) ** k for k in range(len(targets))],
+                 [-((-1.0) ** k) for k in range(len(targets))]]
+        for sense in signs:
             c = _np.zeros(len(comp))
-            for i in targets:
-                c[col[i]] = sense
+            for i, sg in zip(targets, sense, strict=True):
+                c[col[i]] = sg
             cons = [LinearConstraint(rows, rlo, rhi)] if len(rows) else []
             r = milp(c, constraints=cons, integrality=_np.ones(len(comp)),
                      bounds=Bounds(clo, chi))

@@ -62,6 +62,7 @@ __all__ = [
     "before_after_events",
     "BEFORE_AFTER_BY",
     "DERIVED_FIELDS",
+    "cis_men_chemsex_by_year",
     "newcomers_profile",
     "group_label",
 ]
@@ -546,6 +547,36 @@ def _cis_men_chemsex(v: pd.DataFrame, unit: str) -> pd.DataFrame:
         m = sides == side
         out.append({"_p": side, "count": int(flag[m].sum()), "denominator": int(m.sum())})
     return pd.DataFrame(out)
+
+
+def cis_men_chemsex_by_year(dataset) -> dict:
+    """Per calendar year, the distinct people counted in ``chemsex_cis_men`` (group "yes").
+
+    The same rule as :func:`before_after_events` (last known gender ``cis_man`` and last
+    known chemsex answer ``yes`` within the year). The publisher uses it as a floor of
+    the year's "cis men" and "chemsex: yes" people cells: a before/after side aligned with
+    the year publishes this count, so hiding one of those cells next to it would leave
+    a reader a narrow range.
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}], visits=[
+    ...     {"date": "2023-01-04", "person_id": "a", "gender": "cis_man", "chemsex": "yes"}])
+    >>> cis_men_chemsex_by_year(ds)
+    {'2023': 1}
+    """
+    v = _held_visits(dataset)
+    if not len(v):
+        return {}
+    years = v["date"].dt.year.astype(str).to_numpy()
+    out = {}
+    for y in sorted(set(years)):
+        sub = v.loc[years == y].copy()
+        sub["_p"] = "before"
+        c = _cis_men_chemsex(sub, "people").set_index("_p")
+        out[y] = int(c.loc["before", "count"])
+    return out
 
 
 def _event_list(dataset, events, include_change):

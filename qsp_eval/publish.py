@@ -782,7 +782,11 @@ class Publisher:
             kw = {"rules": self.rules, "kind": "person"}
             if by is not None:
                 kw["by"] = by
-            out = mod.protect_table(df, **kw)
+            limits = self._derived_floors(df)
+            if limits is not None:
+                out = mod.protect_table(df, limits=limits, **kw)
+            else:
+                out = mod.protect_table(df, **kw)
             if "population" in df.columns:
                 out = self._protect_sub_population(mod, df, out, kw)
             if {"event", "window", "period"} <= set(df.columns):
@@ -866,6 +870,32 @@ class Publisher:
             out = mod.protect_table(df, force=force, **kw)
         return out
 
+    def _derived_floors(self, df):
+        """Floors of the yearly "cis man" and "chemsex: yes" people cells of a profile table.
+
+        The before/after table publishes, for a year, the cis men practising chemsex
+        (:func:`qsp_eval.profiles.cis_men_chemsex_by_year`): at most each of those cells.
+        Given as ``limits`` so that secondary suppression does not hide one of them where
+        that floor would leave a reader fewer than t values.
+        """
+        need = {"period", "field", "group", "unit"}
+        if not need <= set(df.columns) or "population" in df.columns or "event" in df.columns:
+            return None
+        sel = (df["unit"].astype(str) == "people") & (
+            ((df["field"].astype(str) == "gender") & (df["group"].astype(str) == "cis_man"))
+            | ((df["field"].astype(str) == "chemsex") & (df["group"].astype(str) == "yes")))
+        if not sel.any():
+            return None
+        from . import profiles
+
+        floors = profiles.cis_men_chemsex_by_year(self.data)
+        half = (self.rules.round_to or 0) // 2
+        out = []
+        for s_, p in zip(sel.tolist(), df["period"].astype(str).tolist(), strict=True):
+            out.append((max(0.0, floors[p] - half), float("inf")) if s_ and p in floors
+                       else None)
+        return out if any(x is not None for x in out) else None
+
     def _sub_population_limits(self, df, keys):
         """Per row of a sub-population table, the range a reader gets from the whole public.
 
@@ -886,10 +916,35 @@ class Publisher:
             disp = tab["count_display"].astype(str).tolist() if "count_display" in tab.columns \
                 else [""] * len(tab)
             sup = tab["suppressed"].astype(bool).tolist()
-            for i, k in enumerate(tab[keys].astype(str).itertuples(index=False, name=None)):
+            multi = tab["multi"].astype(bool).tolist() if "multi" in tab.columns \
+                else [False] * len(tab)
+            rows = list(tab[keys].astype(str).itertuples(index=False, name=None))
+            # what the block's total says of each hidden cell (the residual rule)
+            blocks: dict = {}
+            for i, k in enumerate(rows):
+                blocks.setdefault(k[:-2] + k[-1:], []).append(i)
+            hidden_range: dict = {}
+            for idx in blocks.values():
+                d = next((float(den[i]) for i in idx if not _isna(den[i])), None)
+                hid = [i for i in idx if sup[i]]
+                if d is None or not hid:
+                    continue
+                lo = {i: 0.0 if disp[i].startswith("<") else float(t) for i in hid}
+                hi = {i: float(t - 1) if disp[i].startswith("<") else d for i in hid}
+                if not multi[idx[0]]:
+                    rest = d - sum(float(cnt[i]) for i in idx
+                                   if not sup[i] and not _isna(cnt[i]))
+                    for i in hid:
+                        others = [j for j in hid if j != i]
+                        hi[i] = min(hi[i], rest - sum(lo[j] for j in others) + half * len(idx))
+                        lo[i] = max(lo[i], rest - sum(hi[j] for j in others) - half * len(idx))
+                for i in hid:
+                    hidden_range[i] = (lo[i], hi[i])
+            for i, k in enumerate(rows):
                 whole[k] = (None if sup[i] or _isna(cnt[i]) else float(cnt[i]),
                             sup[i] and disp[i].startswith("<"),
-                            None if _isna(den[i]) else float(den[i]))
+                            None if _isna(den[i]) else float(den[i]),
+                            hidden_range.get(i))
         if not whole:
             return None
         out = []
@@ -899,13 +954,19 @@ class Publisher:
             if w is None:
                 out.append(None)
                 continue
-            c, small, wden = w
+            c, small, wden, rng = w
             lo, hi = 0.0, float("inf")
+            returning = None
+            if wden is not None and not _isna(nden[i]):
+                returning = (wden + half) - (float(nden[i]) - half)
             if c is not None:
                 hi = c + half
-                if wden is not None and not _isna(nden[i]):
-                    returning = (wden + half) - (float(nden[i]) - half)
+                if returning is not None:
                     lo = max(0.0, c - half - returning)
+            elif rng is not None:
+                hi = rng[1]
+                if returning is not None:
+                    lo = max(0.0, rng[0] - returning)
             elif small:
                 hi = float(t - 1)
             out.append((lo, hi))

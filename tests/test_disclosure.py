@@ -721,7 +721,9 @@ def test_protect_field_counts_hides_small_and_linked_counts():
     assert out["count"].isna().tolist() == [True, False, True, True, False]
     assert out["share"].isna().tolist() == [True, False, True, True, False]
     assert out["denominator"].tolist() == [100, 100, 40, 80, 80]
-    assert out["count_display"].tolist() == [f"<{NB}5", "2", "n.d.", f"<{NB}5", "30"]
+    # a linked count is "n.d." whatever its value (row 3 is 0): "< 5" or "at least 5 visits
+    # not stated" would say something of the hidden people cell behind it
+    assert out["count_display"].tolist() == [f"<{NB}5", "2", "n.d.", "n.d.", "30"]
     assert t["count"].tolist() == [4, 2, 9, 0, 30]          # input untouched
     # quarters: 2024-Q1 = 2 is small; 2024-Q2 = 10 would give it back from the year's
     # total (published in the profile tables), so it is hidden too; 2025-Q1 untouched
@@ -729,3 +731,28 @@ def test_protect_field_counts_hides_small_and_linked_counts():
                       "count": [2, 10, 7], "denominator": [50, 60, 70]})
     assert protect_field_counts(q, rules=DEFAULT)["suppression"].tolist() == [
         "small", "linked", ""]
+
+
+def test_strict_shares_come_from_the_published_counts_in_whole_percents():
+    # issue 10: in strict, a share of the exact count printed to 6 digits (12/65 = 0.184615)
+    # gave the count back under its rounding. Counts 12, 23, 30 of 65 are published rounded
+    # to 5: 10, 25, 30 of 65; shares 10/65 = 0.1538 -> 0.15, 25/65 = 0.3846 -> 0.38,
+    # 30/65 = 0.4615 -> 0.46 (whole percents).
+    t = long_table([[12, 23, 30]])
+    out = protect_table(t, rules=STRICT)
+    assert out["count"].tolist() == [10, 25, 30]
+    assert out["share"].tolist() == [0.15, 0.38, 0.46]
+
+
+def test_a_hidden_visits_cell_next_to_people_is_not_said_to_be_large():
+    # people 2 (< 5) with 14 visits: "n.d." is shown for the visits, as for any hidden visits
+    # cell of a table with people, so that "at least 5 visits" does not tell that someone is
+    # behind the people cell.
+    rows = [{"period": "2023", "field": "gender", "group": g, "unit": u, "count": c,
+             "denominator": d}
+            for u, d, cs in (("people", 40, (2, 20, 18)), ("visits", 120, (14, 60, 46)))
+            for g, c in zip(("trans_man", "cis_man", "cis_woman"), cs)]
+    out = protect_table(pd.DataFrame(rows), rules=DEFAULT, lang="en")
+    vis = out.loc[out["unit"] == "visits"]
+    hidden = vis.loc[vis["suppressed"], "count_display"]
+    assert len(hidden) and (hidden == "[c]").all()

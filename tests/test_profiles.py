@@ -469,3 +469,58 @@ def test_before_after_events_change_on_the_day_of_an_event_keeps_two_keys():
     # same data on both: 4/10 before, 1/6 after for each key
     y = r.loc[r["group"] == "yes"]
     assert y["count"].tolist() == [4, 1, 4, 1]
+
+
+def test_before_after_events_aligned_with_the_years():
+    # issue 10: sides cut at the 1 January nearest to the event, so that a one-year side is
+    # a published profile year. Event 2023-05-15: 1 Jan 2023 is 134 days before, 1 Jan 2024
+    # 231 days after -> cut 2023-01-01: before = 2022, after = 2023.
+    from datetime import date
+
+    from qsp_eval.schema import Event
+
+    days = ("2022-06-01", "2022-12-28", "2023-01-04", "2023-06-07")
+    visits = [{"date": "2022-06-01", "person_id": "a", "gender": "cis_man", "chemsex": "yes"},
+              {"date": "2022-12-28", "person_id": "b", "gender": "cis_woman"},
+              {"date": "2023-01-04", "person_id": "a", "gender": "cis_man", "chemsex": "yes"},
+              {"date": "2023-06-07", "person_id": "c"},
+              {"date": "2023-06-07", "person_id": "d", "gender": "cis_man", "chemsex": "no"}]
+    ds = make_dataset([{"date": d} for d in days], visits)
+    ev = [Event(date(2023, 5, 15), "x", "x")]
+    r = P.before_after_events(ds, ev, fields=["gender"], include_change=False, window_years=1)
+    assert set(r["event"]) == {"2023-05-15"} and set(r["event_date"]) == {"2023-05-15"}
+    g = r.loc[(r["field"] == "gender") & (r["group"] == "cis_man")].set_index("period")
+    # 2022: a, b -> cis men 1 of 2; 2023: a, c, d -> 2 of 3 (among all: c not stated counts)
+    assert g["window"].tolist() == ["2022", "2023"]
+    assert g["count"].tolist() == [1, 2] and g["denominator"].tolist() == [2, 3]
+    assert (g["among"] == "all").all()
+    unk = r.loc[(r["field"] == "gender") & (r["group"] == "unknown")].set_index("period")
+    assert unk["count"].tolist() == [0, 1]
+    y = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "yes")].set_index("period")
+    assert y["count"].tolist() == [1, 1] and y["denominator"].tolist() == [2, 3]
+    # the same cells as the profile tables' years
+    comp = P.composition(ds, fields=["gender"], unit="people")
+    c = comp.loc[(comp["group"] == "cis_man") & (comp["level"] == "detail")].set_index("period")
+    assert c.loc[["2022", "2023"], "count"].tolist() == [1, 2]
+    assert c.loc[["2022", "2023"], "denominator"].tolist() == [2, 3]
+    assert P.cis_men_chemsex_by_year(ds) == {"2022": 1, "2023": 1}
+
+
+def test_before_after_events_hidden_pair_loses_its_test_name():
+    from qsp_eval.disclosure import DisclosureRules
+
+    r = P.before_after_events(_ba_ds(change=False), fields=["gender"], rules=DisclosureRules())
+    y = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "yes")]
+    # 4 before (< 5): the pair is hidden, and so is the name of the test (Fisher here)
+    assert y["test"].isna().all() and y["p_value"].isna().all()
+
+
+def test_profile_tests_keep_a_row_for_an_empty_group():
+    # chemsex "yes" never answered: its two rows stay (test and statistic empty), so that a
+    # missing row does not tell that the group is empty
+    ds = make_dataset([{"date": "2022-01-05"}, {"date": "2023-01-04"}],
+                      visits=[{"date": "2022-01-05", "chemsex": "no"}] * 3
+                      + [{"date": "2023-01-04", "chemsex": "no"}] * 3)
+    t = P.profile_tests(P.composition(ds, fields=["chemsex"], unit="visits"), unit="visits")
+    yes = t.loc[t["group"] == "yes"]
+    assert len(yes) == 2 and yes["test"].isna().all() and yes["p_value"].isna().all()
