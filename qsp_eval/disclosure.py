@@ -348,11 +348,17 @@ def _pct_text(value: float, lang: str, decimals: int = 0) -> str:
 _BIG = 10**9
 
 
-def _bounds(true_counts, t):
-    """Attacker bounds of a suppressed cell from how it is displayed."""
+def _bounds(true_counts, t, any_value=False):
+    """Attacker bounds of a suppressed cell from how it is displayed.
+
+    ``any_value``: every hidden cell is shown ``n.d.`` whatever its value (0 .. inf).
+    """
     lo, hi = [], []
     for c in true_counts:
-        if c < t:
+        if any_value:
+            lo.append(0)
+            hi.append(_BIG)
+        elif c < t:
             lo.append(0)
             hi.append(t - 1)
         else:
@@ -372,7 +378,7 @@ def _limit(lo, hi, positions, limits):
     return lo, hi
 
 
-def _group_pinned(values, sup, t, limits=None, positions=None):
+def _group_pinned(values, sup, t, limits=None, positions=None, any_value=False):
     """Indices (into ``values``) of suppressed cells pinned or narrowed by one equality.
 
     ``limits`` (``{position: (low, high)}``, positions given by ``positions``)
@@ -383,7 +389,7 @@ def _group_pinned(values, sup, t, limits=None, positions=None):
     if not idx:
         return []
     r = sum(values[i] for i in idx)
-    lo, hi = _bounds([values[i] for i in idx], t)
+    lo, hi = _bounds([values[i] for i in idx], t, any_value)
     if limits and positions is not None:
         lo, hi = _limit(lo, hi, [positions[i] for i in idx], limits)
     sum_lo, sum_hi = sum(lo), sum(hi)
@@ -396,7 +402,7 @@ def _group_pinned(values, sup, t, limits=None, positions=None):
     return pinned
 
 
-def _lp_ranges(values, sup, constraints, t, only=None, limits=None):
+def _lp_ranges(values, sup, constraints, t, only=None, limits=None, any_value=False):
     """Exact integer range of each suppressed cell given what is published.
 
     ``constraints`` is a list of ``(positions, coefficients)``: each is an
@@ -439,7 +445,7 @@ def _lp_ranges(values, sup, constraints, t, only=None, limits=None):
         rows.append(a)
         rhs.append(r)
     total = sum(abs(v) for v in values) + t
-    lo, hi = _bounds([values[p] for p in var], t)
+    lo, hi = _bounds([values[p] for p in var], t, any_value)
     lo, hi = _limit(lo, hi, var, limits)
     hi = [h if h < _BIG else total for h in hi]
     bounds = Bounds(np.array(lo, float), np.array(hi, float))
@@ -480,7 +486,7 @@ def _components(n, constraints):
     return list(comp.values())
 
 
-def _secondary(values, status, constraints, t, limits=None):
+def _secondary(values, status, constraints, t, limits=None, any_value=False):
     """Add secondary suppressions in place (status 2); return indices of lost constraints.
 
     Per connected set of constraints: first the exact one-constraint rule on
@@ -499,6 +505,8 @@ def _secondary(values, status, constraints, t, limits=None):
         if not limits or p not in limits:
             return True
         lo, hi = limits[p]
+        if any_value:
+            return min(hi, _BIG) - lo >= 1 and (lo < 1 or min(hi, _BIG) - lo + 1 >= t)
         if values[p] >= t:
             return min(hi, _BIG) - max(lo, t) + 1 >= t
         return hi - lo >= 1 and (lo < 1 or hi - lo + 1 >= t)
@@ -512,7 +520,7 @@ def _secondary(values, status, constraints, t, limits=None):
                 vals = [values[p] for p in g]
                 while True:
                     sup = [status[p] > 0 for p in g]
-                    left = len(_group_pinned(vals, sup, t, limits, g))
+                    left = len(_group_pinned(vals, sup, t, limits, g, any_value))
                     if not left:
                         break
                     cand = sorted((p for p in g if status[p] == 0 and _hideable(p)),
@@ -525,7 +533,7 @@ def _secondary(values, status, constraints, t, limits=None):
                     pick, best = cand[0], left
                     for p in cand:
                         trial = [status[q] > 0 or q == p for q in g]
-                        n_left = len(_group_pinned(vals, trial, t, limits, g))
+                        n_left = len(_group_pinned(vals, trial, t, limits, g, any_value))
                         if n_left < best:
                             pick, best = p, n_left
                             if n_left == 0:
@@ -535,7 +543,8 @@ def _secondary(values, status, constraints, t, limits=None):
             if not changed and len(comp) > 1:
                 sup = [s > 0 for s in status]
                 cons = [constraints[ci] for ci in comp if ci not in bad]
-                ranges = _lp_ranges(values, sup, cons, t, limits=limits)
+                ranges = _lp_ranges(values, sup, cons, t, limits=limits,
+                                    any_value=any_value)
                 pinned = [p for p, (lo, hi) in ranges.items()
                           if hi - lo < 1 or (lo >= 1 and hi - lo + 1 < t)]
                 for p in pinned:
@@ -776,7 +785,7 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
                   people_col: str | None = None, dominance_col: str | None = None,
                   merge: Mapping | None = None, nested: Mapping | None = None,
                   level_col: str | None = "level", force=None, limits=None,
-                  lang: str = "fr"):
+                  any_value: bool = False, lang: str = "fr"):
     """Return a publishable copy of a long-form table of people by a sensitive attribute.
 
     Parameters
@@ -834,6 +843,11 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
         (e.g. a newcomers cell lies between the whole public's cell minus the
         returning people, and the whole public's cell): secondary suppression
         then makes sure no hidden cell is pinned or narrowed given them too.
+    any_value : bool
+        Show every hidden cell ``n.d.`` whatever its value (a reader then knows
+        only ``0 ..``): for a sub-population (newcomers), whose cells are
+        bounded by the whole public's, "at least t" would often leave a range of
+        fewer than t values.
     lang : {"fr", "en"}
         Language of ``count_display``.
 
@@ -978,7 +992,7 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
             for i, ab in enumerate(limits):
                 if ab is not None and known[i]:
                     lim[i] = (float(ab[0]), float(ab[1]))
-        bad = _secondary(values, status, constraints, t, lim)
+        bad = _secondary(values, status, constraints, t, lim, any_value)
         reason[(status == 2) & (before == 0)] = "secondary"
     margin_hidden = np.zeros(len(df), dtype=bool)
     for ci in bad:
@@ -1067,6 +1081,8 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
         units = df["unit"].astype(str).to_numpy()
         if "people" in set(units):
             with_people = units == "visits"
+    if any_value:
+        with_people[:] = True
     for i, c in enumerate(df[count_col]):
         if suppressed[i] and with_people[i]:
             display.append(tr("n.d.", "[c]", lang))
@@ -2592,7 +2608,7 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
             i = m.var(key, f"{name}, row {r + 2}")
             sup = _truthy(supp[r])
             c = _num(cnts[r])
-            if sup and any_visits and units[r] == "visits":
+            if sup and ((any_visits and units[r] == "visits") or pops[r]):
                 m.bound(i, 0, _BIG, "any")  # shown n.d. whatever its value
             else:
                 set_cell(i, c, shown[r], sup)

@@ -844,7 +844,7 @@ class Publisher:
         if not shown:
             return out
         t = self.rules.min_cell
-        kw = dict(kw, limits=self._sub_population_limits(df, keys))
+        kw = dict(kw, limits=self._sub_population_limits(df, keys), any_value=True)
         # a cell hidden for the whole public is hidden for the newcomers too: published,
         # the newcomers' count would be a floor of the hidden one
         hidden_whole = set()
@@ -864,10 +864,80 @@ class Publisher:
                                                    out["count"], strict=True)):
                 if not hidden and k in shown and 1 <= shown[k] - float(v) <= t - 1:
                     more[i] = True
+            more |= self._sub_population_squeezed(df, out, keys, shown)
             if (more == force).all():
                 break
             force = more
             out = mod.protect_table(df, force=force, **kw)
+        return out
+
+    def _sub_population_squeezed(self, df, out, keys, shown):
+        """Cells to hide more where the whole public squeezes a hidden newcomers cell.
+
+        In a block (same period, field, level, unit), the hidden newcomers cells add up to
+        the newcomers' residual; those whose whole-public cell is hidden too add up to at
+        most the whole public's residual. So a hidden newcomers cell whose whole cell is
+        published is at least (newcomers' residual - whole residual - the others' whole
+        cells): when that floor leaves it fewer than t values without 0, the smallest
+        published newcomers cell of the block is hidden too.
+        """
+        import numpy as np
+
+        t = self.rules.min_cell
+        more = np.zeros(len(df), dtype=bool)
+        rows = list(out[keys].astype(str).itertuples(index=False, name=None))
+        hid = out["suppressed"].astype(bool).to_numpy()
+        cnt = df["count"].astype(float).to_numpy()
+        den = df["denominator"].astype(float).to_numpy() if "denominator" in df.columns \
+            else np.full(len(df), np.nan)
+        if "multi" in df.columns and df["multi"].astype(bool).any():
+            multi = df["multi"].astype(bool).to_numpy()
+        else:
+            multi = np.zeros(len(df), dtype=bool)
+        whole_rest = self._whole_residuals(keys)
+        blocks: dict = {}
+        for i, k in enumerate(rows):
+            blocks.setdefault(k[:-2] + k[-1:], []).append(i)
+        for bk, idx in blocks.items():
+            if multi[idx[0]] or np.isnan(den[idx[0]]) or bk not in whole_rest:
+                continue
+            h = [i for i in idx if hid[i]]
+            rest_n = den[idx[0]] - sum(cnt[i] for i in idx if not hid[i])
+            pub_whole = [i for i in h if rows[i] in shown]
+            for i in pub_whole:
+                floor = rest_n - whole_rest[bk] - sum(shown[rows[j]] for j in pub_whole
+                                                      if j != i)
+                top = min(shown[rows[i]], rest_n)
+                if floor >= 1 and top - floor + 1 < t:
+                    cand = [j for j in idx if not hid[j] and not more[j]]
+                    if cand:
+                        more[min(cand, key=lambda j: (cnt[j], j))] = True
+                    break
+        return more
+
+    def _whole_residuals(self, keys) -> dict:
+        """Per block of the whole-public tables: the sum of its hidden cells (what a reader
+        gets as denominator minus the published cells)."""
+        out: dict = {}
+        for tab in self.person_tables:
+            if "population" in tab.columns or not set(keys) <= set(tab.columns) \
+                    or "denominator" not in tab.columns:
+                continue
+            rows = list(tab[keys].astype(str).itertuples(index=False, name=None))
+            sup = tab["suppressed"].astype(bool).tolist()
+            cnt, den = tab["count"].tolist(), tab["denominator"].tolist()
+            acc: dict = {}
+            for i, k in enumerate(rows):
+                bk = k[:-2] + k[-1:]
+                d = None if _isna(den[i]) else float(den[i])
+                a = acc.setdefault(bk, [d, 0.0])
+                if a[0] is None:
+                    a[0] = d
+                if not sup[i] and not _isna(cnt[i]):
+                    a[1] += float(cnt[i])
+            for bk, (d, pub) in acc.items():
+                if d is not None:
+                    out[bk] = d - pub  # with rounding, within a few units: a heuristic
         return out
 
     def _derived_floors(self, df):
