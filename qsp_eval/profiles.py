@@ -696,9 +696,12 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
     ...   visits=[{"date": "2023-01-04", "person_id": "a", "gender": "cis_man", "chemsex": "yes"},
     ...           {"date": "2023-06-07", "person_id": "b", "gender": "cis_man", "chemsex": "no"}])
     >>> ev = [Event(pd.Timestamp("2023-05-15").date(), "Ouverture", "Opening")]
-    >>> r = before_after_events(ds, ev, fields=[])
+    >>> r = before_after_events(ds, ev, fields=[], align=None)
     >>> r.loc[r["group"] == "yes", ["period", "count", "denominator", "difference"]].values.tolist()
     [['before', 1, 1, -1.0], ['after', 0, 1, -1.0]]
+    >>> r = before_after_events(ds, ev, fields=[])  # cut at 1 January 2023: 2022 vs 2023
+    >>> r.loc[r["group"] == "yes", ["window", "count", "denominator"]].values.tolist()
+    [['', 0, 0], ['2023', 1, 2]]
     """
     from .stats import homogeneity_test, newcombe_diff_ci, wilson_ci
 
