@@ -54,19 +54,18 @@ def write_hard_source(folder: Path, *, seed: int, start=date(2023, 1, 4), weeks:
                         "injects": rng.choices(_YES_NO, weights=[rare, 1, rare])[0],
                         "chemsex": rng.choices(_YES_NO, weights=[1, 2, rare])[0],
                         "first": start + timedelta(weeks=rng.randrange(weeks))})
+    seen = set()  # one "first visit" per person (newcomers are then a part of everyone)
     for w in range(weeks):
         d = start + timedelta(weeks=w)
         cancelled = (d.month == 12 and d.day >= 20) or (d.month == 1 and d.day <= 3)
         sessions.append(f"{d.isoformat()},{'cancelled' if cancelled else 'held'},,,no,on_site")
         if cancelled:
             continue
-        seen_first = set()
         for p in persons:
-            if p["first"] > d or rng.random() > 0.25:
+            if p["first"] > d or (p["code"] in seen and rng.random() > 0.25):
                 continue
-            first = "yes" if p["code"] not in seen_first and p["first"] >= d - timedelta(7) \
-                else "no"
-            seen_first.add(p["code"])
+            first = "no" if p["code"] in seen else "yes"
+            seen.add(p["code"])
             visits.append(",".join([d.isoformat(), p["code"], first, p["gender"], "", "",
                                     p["chemsex"], p["injects"], "", ""]))
     (folder / "sessions.csv").write_text(
