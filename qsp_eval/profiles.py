@@ -567,16 +567,21 @@ def cis_men_chemsex_by_year(dataset) -> dict:
     {'2023': 1}
     """
     v = _held_visits(dataset)
-    if not len(v):
+    w = v.loc[v["person_id"].notna(), ["date", "person_id", "gender", "chemsex"]]
+    if not len(w):
         return {}
-    years = v["date"].dt.year.astype(str).to_numpy()
-    out = {}
-    for y in sorted(set(years)):
-        sub = v.loc[years == y].copy()
-        sub["_p"] = "before"
-        c = _cis_men_chemsex(sub, "people").set_index("_p")
-        out[y] = int(c.loc["before", "count"])
-    return out
+    w = w.sort_values("date", kind="stable").assign(_p=w["date"].dt.year.astype(str))
+    persons = w.groupby(["_p", "person_id"], sort=False).size().index
+
+    def last_known(col):
+        x = w[col].astype("object")
+        known = w.loc[(x.notna() & (x != "unknown")).to_numpy()]
+        return known.groupby(["_p", "person_id"], sort=False)[col].last().reindex(persons)
+
+    flag = ((last_known("gender").astype("object") == "cis_man")
+            & (last_known("chemsex").astype("object") == "yes"))
+    counts = flag.groupby(level=0, sort=True).sum()
+    return {str(y): int(n) for y, n in counts.items()}
 
 
 def _event_list(dataset, events, include_change):
