@@ -941,10 +941,17 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
             kcols = [c for c in by if c != "unit" and c in df] + ["group"]
             keys = [tuple(str(x) for x in row) for row in df[kcols].itertuples(index=False)]
             people_of = {k: cnt[i] for i, k in enumerate(keys) if unit[i] == "people"}
+            visits_of = {k: cnt[i] for i, k in enumerate(keys) if unit[i] == "visits"}
             for i, k in enumerate(keys):
                 pv = people_of.get(k)
                 if unit[i] == "visits" and pv is not None and 1 <= pv <= t - 1 and known[i]:
                     small[i] = True
+                if cnt[i] == 0 and ((unit[i] == "people" and visits_of.get(k) == 0) or (
+                        unit[i] == "visits" and people_of.get(k) == 0)):
+                    # no visit, no person: hidden, this 0 would still be known (no use as a
+                    # secondary cell)
+                    limits = list(limits) if limits is not None else [None] * len(df)
+                    limits[i] = (0, 0)
     status[small] = 1
     reason[small] = "small"
     if rules.dominance is not None:
@@ -998,6 +1005,9 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
     for ci in bad:
         for p in constraints[ci][0]:
             margin_hidden[p] = True
+            if limits is not None and limits[p] is not None \
+                    and limits[p][0] == limits[p][1] == values[p]:
+                continue  # a reader knows this cell from elsewhere: hiding it says nothing
             if status[p] == 0:
                 status[p] = 2
                 reason[p] = "margin"
