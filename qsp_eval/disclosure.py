@@ -1505,7 +1505,8 @@ def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = ()
     -------
     pandas.DataFrame
         A copy with ``suppressed`` (bool), ``suppression`` (``"small"`` or ``""``) and
-        ``count_display`` (``"< t"`` or the count) added.
+        ``count_display`` (``"n.d."`` for a hidden count, whatever its value, or the
+        count) added.
 
     Examples
     --------
@@ -1513,10 +1514,10 @@ def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = ()
     >>> t = pd.DataFrame({"period": "2023", "field": ["gender", "gender", "site"],
     ...                   "count": [4, 12, 3], "denominator": 100, "share": [.04, .12, .03]})
     >>> protect_field_counts(t, rules=DisclosureRules())["count_display"].tolist()
-    ['<\xa05', '12', '3']
+    ['n.d.', '12', '3']
     >>> protect_field_counts(t, rules=DisclosureRules(), hidden=[("2023", "gender")],
     ...                      lang="en")["count_display"].tolist()
-    ['<\xa05', '[c]', '3']
+    ['[c]', '[c]', '3']
     """
     import numpy as np
     import pandas as pd
@@ -1550,11 +1551,13 @@ def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = ()
     out["suppressed"] = small | linked
     out["suppression"] = ["small" if s else ("linked" if k else "")
                           for s, k in zip(small, linked, strict=True)]
-    # a linked cell is "n.d." whatever its value: "at least t visits not stated" would tell
-    # that someone is behind a "not stated" people cell shown "< t"
+    # a hidden count is "n.d." whatever its value: these are visits, and "at least t visits
+    # not stated" would tell that someone is behind a "not stated" people cell shown "< t",
+    # while "fewer than t" leaves the rest of the period's visits to the other hidden groups
+    # (people "< 5" who inject, 37 hidden visits, at most 4 of them "not stated": someone
+    # injects)
     out["count_display"] = [
-        rules.hidden_label() if s else (tr("n.d.", "[c]", lang) if k
-                                        else ("" if _isna(v) else str(int(v))))
+        tr("n.d.", "[c]", lang) if (s or k) else ("" if _isna(v) else str(int(v)))
         for s, k, v in zip(small, linked, counts, strict=True)]
     return out
 
@@ -2674,7 +2677,7 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
     by_block: dict = {}
     for (name, pop, per, f, lvl, unit, q, ev), b in blocks.items():
         by_block.setdefault((name, pop, per, f, unit, q, ev), {})[lvl] = b
-    for key, lv in by_block.items():
+    for lv in by_block.values():
         if "reporting" in lv and "detail" in lv and not lv["detail"]["multi"]:
             rep, det = lv["reporting"]["vars"], lv["detail"]["vars"]
             only_rep = [g for g in rep if g not in det]
@@ -2714,7 +2717,7 @@ def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel
                 continue
             i = m.var(("", p, f, "detail", "unknown", "visits", ""),
                       f"quality_completeness, row {r + 2}")
-            if _truthy(supp[r]) and not shown[r].startswith("<"):
+            if _truthy(supp[r]):
                 m.bound(i, 0, _BIG, "any")  # "n.d." whatever its value
             else:
                 set_cell(i, _num(cnts[r]), shown[r], _truthy(supp[r]))

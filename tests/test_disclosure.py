@@ -721,9 +721,9 @@ def test_protect_field_counts_hides_small_and_linked_counts():
     assert out["count"].isna().tolist() == [True, False, True, True, False]
     assert out["share"].isna().tolist() == [True, False, True, True, False]
     assert out["denominator"].tolist() == [100, 100, 40, 80, 80]
-    # a linked count is "n.d." whatever its value (row 3 is 0): "< 5" or "at least 5 visits
-    # not stated" would say something of the hidden people cell behind it
-    assert out["count_display"].tolist() == [f"<{NB}5", "2", "n.d.", "n.d.", "30"]
+    # a hidden count is "n.d." whatever its value (row 0 is 4, row 3 is 0): "< 5" or "at
+    # least 5 visits not stated" would say something of the hidden people cells behind it
+    assert out["count_display"].tolist() == ["n.d.", "2", "n.d.", "n.d.", "30"]
     assert t["count"].tolist() == [4, 2, 9, 0, 30]          # input untouched
     # quarters: 2024-Q1 = 2 is small; 2024-Q2 = 10 would give it back from the year's
     # total (published in the profile tables), so it is hidden too; 2025-Q1 untouched
