@@ -909,7 +909,9 @@ class Publisher:
                                                       if j != i)
                 top = min(shown[rows[i]], rest_n)
                 if floor >= 1 and top - floor + 1 < t:
-                    cand = [j for j in idx if not hid[j] and not more[j]]
+                    # not a cell the whole public already shows as 0 (hidden, still 0)
+                    cand = [j for j in idx if not hid[j] and not more[j]
+                            and shown.get(rows[j], 1.0) > 0]
                     if cand:
                         more[min(cand, key=lambda j: (cnt[j], j))] = True
                     break
