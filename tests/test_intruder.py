@@ -238,10 +238,10 @@ def test_example_still_says_what_matters(example_report):
     assert len(cm) == 2 and not cm["suppressed"].any() and cm["difference"].notna().all()
 
 
-_HARD_XFAIL = ("not reached on the hand-made hard sources yet: newcomers cells hidden with "
-               "their whole block (margin hidden) whose whole-public cell is published 0, a "
-               "100 % 'not stated' newcomers cell whose total is the published number of "
-               "first-time visitors, people cells hidden at 0 next to 0 visits; see the report")
+_HARD_XFAIL = ("not reached on the hand-made hard sources yet (seed 7: 3 cells): a field "
+               "nobody fills (orientation, age, heard via) gives a 100 % 'not stated' "
+               "newcomers cell, hidden by the extreme-share rule, whose total is the published "
+               "number of first-time visitors (attendance_by_year)")
 
 
 def test_hard_source_model_holds_the_truth(hard_source, hard_report, tmp_path_factory):
