@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ParameterError
@@ -69,6 +69,11 @@ __all__ = [
     "protect_tests",
     "protect_field_counts",
     "attack_table",
+    "blank_pairs",
+    "attack_folder",
+    "report_model",
+    "ReportModel",
+    "intruder_findings",
     "merge_map",
     "cell_contributions",
     "format_count",
@@ -343,11 +348,17 @@ def _pct_text(value: float, lang: str, decimals: int = 0) -> str:
 _BIG = 10**9
 
 
-def _bounds(true_counts, t):
-    """Attacker bounds of a suppressed cell from how it is displayed."""
+def _bounds(true_counts, t, any_value=False):
+    """Attacker bounds of a suppressed cell from how it is displayed.
+
+    ``any_value``: every hidden cell is shown ``n.d.`` whatever its value (0 .. inf).
+    """
     lo, hi = [], []
     for c in true_counts:
-        if c < t:
+        if any_value:
+            lo.append(0)
+            hi.append(_BIG)
+        elif c < t:
             lo.append(0)
             hi.append(t - 1)
         else:
@@ -356,24 +367,42 @@ def _bounds(true_counts, t):
     return lo, hi
 
 
-def _group_pinned(values, sup, t):
-    """Indices (into ``values``) of suppressed cells pinned by one equality constraint."""
+def _limit(lo, hi, positions, limits):
+    """Intersect attacker bounds with known per-cell limits (``{position: (low, high)}``)."""
+    if limits:
+        for k, p in enumerate(positions):
+            if p in limits:
+                a, b = limits[p]
+                lo[k] = max(lo[k], a)
+                hi[k] = min(hi[k], b)
+    return lo, hi
+
+
+def _group_pinned(values, sup, t, limits=None, positions=None, any_value=False):
+    """Indices (into ``values``) of suppressed cells pinned or narrowed by one equality.
+
+    ``limits`` (``{position: (low, high)}``, positions given by ``positions``)
+    are what the reader knows of a cell from elsewhere (e.g. a newcomers cell
+    lies between the whole public's cell minus the returning people and it).
+    """
     idx = [i for i, s in enumerate(sup) if s]
     if not idx:
         return []
     r = sum(values[i] for i in idx)
-    lo, hi = _bounds([values[i] for i in idx], t)
+    lo, hi = _bounds([values[i] for i in idx], t, any_value)
+    if limits and positions is not None:
+        lo, hi = _limit(lo, hi, [positions[i] for i in idx], limits)
     sum_lo, sum_hi = sum(lo), sum(hi)
     pinned = []
     for k, i in enumerate(idx):
         a = max(lo[k], r - (sum_hi - hi[k]))
         b = min(hi[k], r - (sum_lo - lo[k]))
-        if b - a < 1:
-            pinned.append(i)
+        if b - a < 1 or (a >= 1 and b - a + 1 < t):
+            pinned.append(i)  # one value left, or 0 excluded and fewer than t values left
     return pinned
 
 
-def _lp_ranges(values, sup, constraints, t, only=None):
+def _lp_ranges(values, sup, constraints, t, only=None, limits=None, any_value=False):
     """Exact integer range of each suppressed cell given what is published.
 
     ``constraints`` is a list of ``(positions, coefficients)``: each is an
@@ -416,7 +445,8 @@ def _lp_ranges(values, sup, constraints, t, only=None):
         rows.append(a)
         rhs.append(r)
     total = sum(abs(v) for v in values) + t
-    lo, hi = _bounds([values[p] for p in var], t)
+    lo, hi = _bounds([values[p] for p in var], t, any_value)
+    lo, hi = _limit(lo, hi, var, limits)
     hi = [h if h < _BIG else total for h in hi]
     bounds = Bounds(np.array(lo, float), np.array(hi, float))
     cons = [LinearConstraint(np.array(rows), np.array(rhs), np.array(rhs))] if rows else []
@@ -456,7 +486,7 @@ def _components(n, constraints):
     return list(comp.values())
 
 
-def _secondary(values, status, constraints, t):
+def _secondary(values, status, constraints, t, limits=None, any_value=False):
     """Add secondary suppressions in place (status 2); return indices of lost constraints.
 
     Per connected set of constraints: first the exact one-constraint rule on
@@ -468,33 +498,63 @@ def _secondary(values, status, constraints, t):
     (its margin must be hidden).
     """
     bad: set[int] = set()
+
+    def _hideable(p):
+        # a cell the reader already knows within fewer than t values (from ``limits``) is
+        # no use as a secondary cell: hidden, it would itself be pinned or narrowed
+        if not limits or p not in limits:
+            return True
+        lo, hi = limits[p]
+        if any_value:
+            return min(hi, _BIG) - lo >= 1 and (lo < 1 or min(hi, _BIG) - lo + 1 >= t)
+        if values[p] >= t:
+            return min(hi, _BIG) - max(lo, t) + 1 >= t
+        return hi - lo >= 1 and (lo < 1 or hi - lo + 1 >= t)
+
     for comp in _components(len(values), constraints):
         margins = [ci for ci in comp if all(c == 1 for c in constraints[ci][1])]
         for _ in range(10 * len(values) + 10):
             changed = False
             for ci in margins:
                 g = constraints[ci][0]
+                vals = [values[p] for p in g]
                 while True:
                     sup = [status[p] > 0 for p in g]
-                    if not _group_pinned([values[p] for p in g], sup, t):
+                    left = len(_group_pinned(vals, sup, t, limits, g, any_value))
+                    if not left:
                         break
-                    cand = [p for p in g if status[p] == 0]
+                    cand = sorted((p for p in g if status[p] == 0 and _hideable(p)),
+                                  key=lambda p: (values[p], p))
                     if not cand:
                         bad.add(ci)
                         break
-                    status[min(cand, key=lambda p: (values[p], p))] = 2
+                    # the smallest cell that clears the group, else the smallest that helps,
+                    # else the smallest
+                    pick, best = cand[0], left
+                    for p in cand:
+                        trial = [status[q] > 0 or q == p for q in g]
+                        n_left = len(_group_pinned(vals, trial, t, limits, g, any_value))
+                        if n_left < best:
+                            pick, best = p, n_left
+                            if n_left == 0:
+                                break
+                    status[pick] = 2
                     changed = True
             if not changed and len(comp) > 1:
                 sup = [s > 0 for s in status]
                 cons = [constraints[ci] for ci in comp if ci not in bad]
-                ranges = _lp_ranges(values, sup, cons, t)
-                pinned = [p for p, (lo, hi) in ranges.items() if hi - lo < 1]
+                ranges = _lp_ranges(values, sup, cons, t, limits=limits,
+                                    any_value=any_value)
+                pinned = [p for p, (lo, hi) in ranges.items()
+                          if hi - lo < 1 or (lo >= 1 and hi - lo + 1 < t)]
                 for p in pinned:
                     through = sorted((ci for ci in comp if p in constraints[ci][0]
                                       and ci not in bad), key=lambda ci: len(constraints[ci][0]))
-                    cand = next(([q for q in constraints[ci][0] if status[q] == 0]
+                    cand = next(([q for q in constraints[ci][0]
+                                  if status[q] == 0 and _hideable(q)]
                                  for ci in through
-                                 if any(status[q] == 0 for q in constraints[ci][0])), [])
+                                 if any(status[q] == 0 and _hideable(q)
+                                        for q in constraints[ci][0])), [])
                     if cand:
                         status[min(cand, key=lambda q: (values[q], q))] = 2
                         changed = True
@@ -724,7 +784,8 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
                   share_cols: Sequence[str] = ("share", "share_known", "ci_low", "ci_high"),
                   people_col: str | None = None, dominance_col: str | None = None,
                   merge: Mapping | None = None, nested: Mapping | None = None,
-                  level_col: str | None = "level", force=None, lang: str = "fr"):
+                  level_col: str | None = "level", force=None, limits=None,
+                  any_value: bool = False, lang: str = "fr"):
     """Return a publishable copy of a long-form table of people by a sensitive attribute.
 
     Parameters
@@ -777,6 +838,16 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
         sums the detail codes absent from the reporting level).
     force : array-like of bool, optional
         Rows to suppress whatever their value (used by :func:`protect_tables`).
+    limits : sequence of (low, high) or None, optional
+        Per row, what a reader knows of the cell from elsewhere in the report
+        (e.g. a newcomers cell lies between the whole public's cell minus the
+        returning people, and the whole public's cell): secondary suppression
+        then makes sure no hidden cell is pinned or narrowed given them too.
+    any_value : bool
+        Show every hidden cell ``n.d.`` whatever its value (a reader then knows
+        only ``0 ..``): for a sub-population (newcomers), whose cells are
+        bounded by the whole public's, "at least t" would often leave a range of
+        fewer than t values.
     lang : {"fr", "en"}
         Language of ``count_display``.
 
@@ -853,6 +924,7 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
                           share_cols, primary_small)
         if len(df) != before:
             forced = None  # rows changed: forced cells were merged away
+            limits = None
 
     cnt = numeric(df[count_col])
     known = ~np.isnan(cnt)
@@ -869,10 +941,17 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
             kcols = [c for c in by if c != "unit" and c in df] + ["group"]
             keys = [tuple(str(x) for x in row) for row in df[kcols].itertuples(index=False)]
             people_of = {k: cnt[i] for i, k in enumerate(keys) if unit[i] == "people"}
+            visits_of = {k: cnt[i] for i, k in enumerate(keys) if unit[i] == "visits"}
             for i, k in enumerate(keys):
                 pv = people_of.get(k)
                 if unit[i] == "visits" and pv is not None and 1 <= pv <= t - 1 and known[i]:
                     small[i] = True
+                if cnt[i] == 0 and ((unit[i] == "people" and visits_of.get(k) == 0) or (
+                        unit[i] == "visits" and people_of.get(k) == 0)):
+                    # no visit, no person: hidden, this 0 would still be known (no use as a
+                    # secondary cell)
+                    limits = list(limits) if limits is not None else [None] * len(df)
+                    limits[i] = (0, 0)
     status[small] = 1
     reason[small] = "small"
     if rules.dominance is not None:
@@ -914,12 +993,21 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
     bad: set[int] = set()
     if rules.secondary and constraints:
         before = status.copy()
-        bad = _secondary(values, status, constraints, t)
+        lim = None
+        if limits is not None:
+            lim = {}
+            for i, ab in enumerate(limits):
+                if ab is not None and known[i]:
+                    lim[i] = (float(ab[0]), float(ab[1]))
+        bad = _secondary(values, status, constraints, t, lim, any_value)
         reason[(status == 2) & (before == 0)] = "secondary"
     margin_hidden = np.zeros(len(df), dtype=bool)
     for ci in bad:
         for p in constraints[ci][0]:
             margin_hidden[p] = True
+            if limits is not None and limits[p] is not None \
+                    and limits[p][0] == limits[p][1] == values[p]:
+                continue  # a reader knows this cell from elsewhere: hiding it says nothing
             if status[p] == 0:
                 status[p] = 2
                 reason[p] = "margin"
@@ -986,6 +1074,7 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
                 s = pd.to_numeric(df[c], errors="coerce")
                 df[c] = s.map(lambda x: pd.NA if _isna(x) else _round_base(float(x), base)
                               ).astype("Int64")
+        _shares_from_published(df, present_shares, count_col, denominator_col)
     elif pd.api.types.is_float_dtype(df[count_col]):
         v = pd.to_numeric(df[count_col], errors="coerce")
         if ((v.dropna() % 1) == 0).all():
@@ -995,8 +1084,19 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
     df["suppressed"] = suppressed
     df["suppression"] = pd.Series(reason, index=df.index).astype("object")
     display = []
+    # visits next to people in one table: a hidden visits cell is always "n.d." ("at least t
+    # visits" would tell that someone is behind a people cell shown "< t")
+    with_people = np.zeros(len(df), dtype=bool)
+    if "unit" in df:
+        units = df["unit"].astype(str).to_numpy()
+        if "people" in set(units):
+            with_people = units == "visits"
+    if any_value:
+        with_people[:] = True
     for i, c in enumerate(df[count_col]):
-        if suppressed[i]:
+        if suppressed[i] and with_people[i]:
+            display.append(tr("n.d.", "[c]", lang))
+        elif suppressed[i]:
             display.append(_hidden_text(true_counts[i], rules, lang))
         elif _isna(c):
             display.append("")
@@ -1011,6 +1111,50 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
         "margins_hidden": int(margin_hidden.any()),
     }
     return df
+
+
+def _shares_from_published(df, share_cols, count_col, denominator_col) -> None:
+    """Recompute shares and intervals from the published (rounded) counts, in whole percents.
+
+    With a rounding base, a share or an interval computed on the exact counts
+    (and printed with several digits) gives the exact count back: ``share``,
+    ``ci_low``/``ci_high`` (Wilson) are recomputed from the published count and
+    denominator, ``share_known``/``ci_known_*`` from the published count and
+    ``known_denominator``; every share-like column is rounded to two decimals
+    (whole percents). A value blanked before stays blank. In place.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .stats import wilson_ci
+
+    if not share_cols:
+        return
+    cnt = pd.to_numeric(df[count_col], errors="coerce").astype(float).to_numpy()
+
+    def den_of(col):
+        if col not in df:
+            return None
+        return pd.to_numeric(df[col], errors="coerce").astype(float).to_numpy()
+
+    dens = {"": den_of(denominator_col), "known": den_of("known_denominator")}
+    for which, den in dens.items():
+        if den is None:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = np.minimum(cnt, den)
+            share = np.where(den > 0, x / den, np.nan)
+            lo, hi = wilson_ci(np.nan_to_num(x), np.where(den > 0, den, 0))
+        names = (("share", share), ("ci_low", lo), ("ci_high", hi)) if not which else (
+            ("share_known", share), ("ci_known_low", lo), ("ci_known_high", hi))
+        for c, v in names:
+            if c in df and c in share_cols:
+                old = pd.to_numeric(df[c], errors="coerce").astype("Float64")
+                new = pd.Series(np.asarray(v, dtype=float), index=df.index).astype("Float64")
+                df[c] = new.where(old.notna() & new.notna())
+    for c in share_cols:
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Float64").round(2)
 
 
 def protect_wide(table, *, rules: DisclosureRules, totals: bool = True, lang: str = "fr"):
@@ -1118,6 +1262,53 @@ def attack_table(original, protected, *, by: Sequence[str] | None = None,
     return pd.DataFrame(rows, columns=["row", "low", "high", "pinned"])
 
 
+def blank_pairs(table, protected, *, keys: Sequence[str], columns: Sequence[str]):
+    """Blank the columns shared by a pair of rows (e.g. before / after) where one side is hidden.
+
+    A difference, its interval, a p-value or the name of the test chosen,
+    repeated on both rows of a pair, gives the hidden side back next to the
+    published one. ``protected`` is ``protect_table(table)`` (same rows): a row
+    is hidden when it is suppressed or its ``share`` was blanked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``table`` with ``columns`` set to NA on every row of a pair
+        (same ``keys``) that has a hidden row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"g": ["a", "a"], "count": [3, 9], "d": [0.2, 0.2]})
+    >>> p = t.assign(suppressed=[True, False])
+    >>> blank_pairs(t, p, keys=["g"], columns=["d"])["d"].isna().tolist()
+    [True, True]
+    """
+    import numpy as np
+    import pandas as pd
+
+    hidden = protected["suppressed"].to_numpy(dtype=bool).copy()
+    if "share" in protected.columns and "share" in table.columns:
+        hidden |= (pd.to_numeric(protected["share"], errors="coerce").isna().to_numpy()
+                   & pd.to_numeric(table["share"], errors="coerce").notna().to_numpy())
+    out = table.copy()
+    keys = [k for k in keys if k in out.columns]
+    if not keys or not len(out):
+        return out
+    pair = pd.Series(hidden, index=out.index).groupby(
+        [out[k].astype(str) for k in keys], sort=False).transform("any").to_numpy(dtype=bool)
+    for c in columns:
+        if c not in out.columns:
+            continue
+        if pd.api.types.is_numeric_dtype(out[c].dtype):
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+            out.loc[pair, c] = np.nan
+        else:
+            out[c] = out[c].astype("object")
+            out.loc[pair, c] = None
+    return out
+
+
 #: Columns of a test table that describe the test, never withheld.
 _TEST_KEEP = ("field", "group", "unit", "level", "among", "test", "df", "periods", "withheld")
 
@@ -1203,7 +1394,9 @@ def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | N
         sub-population, e.g. newcomers) are used only when no whole-population
         table shows the field.
     rules : DisclosureRules, optional
-        Unused (kept for a uniform signature).
+        With a rounding base (``round_to``, strict preset) every row is
+        withheld: a statistic computed on the exact counts would undo the
+        rounding of the published ones.
 
     Returns
     -------
@@ -1227,13 +1420,15 @@ def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | N
 
     out = tests.copy()
     published = [t for t in published if t is not None]
+    rounded = bool(rules is not None and getattr(rules, "round_to", None))
     withheld = []
     for _, row in out.iterrows():
         level = row["level"] if "level" in out.columns and not _isna(row["level"]) else None
         among = str(row["among"]) if "among" in out.columns and not _isna(row["among"]) \
             else "known"
         info = _test_cells(published, row["field"], row["unit"], level)
-        if info is None:
+        if info is None or rounded:
+            # with a rounding base, a statistic computed on the exact counts undoes it
             withheld.append(True)
             continue
         cells, margin = info
@@ -1257,12 +1452,22 @@ def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | N
              and not pd.api.types.is_bool_dtype(out[c].dtype)]
     if "p_value" in out.columns and "p_value_holm" in out.columns and w.any():
         p = pd.to_numeric(out["p_value"], errors="coerce").to_numpy(dtype=float).copy()
-        p[w & ~np.isnan(p)] = 1.0
+        p[w] = 1.0  # every withheld row, so that the number of tests is the row count
         out["p_value_holm"] = holm_adjust(p)
     for c in blank:
         out[c] = out[c].astype("Float64" if pd.api.types.is_float_dtype(out[c].dtype)
                                else "Int64")
         out.loc[w, c] = pd.NA
+    # the test chosen (chi-square or exact: do expected counts reach 5?) and its degrees of
+    # freedom (how many groups are not empty) describe the hidden counts too
+    for c in ("test", "df"):
+        if c in out.columns:
+            if pd.api.types.is_numeric_dtype(out[c].dtype):
+                out[c] = pd.to_numeric(out[c], errors="coerce").astype("Float64")
+                out.loc[w, c] = pd.NA
+            else:
+                out[c] = out[c].astype("object")
+                out.loc[w, c] = None
     out["withheld"] = w
     return out
 
@@ -1300,7 +1505,8 @@ def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = ()
     -------
     pandas.DataFrame
         A copy with ``suppressed`` (bool), ``suppression`` (``"small"`` or ``""``) and
-        ``count_display`` (``"< t"`` or the count) added.
+        ``count_display`` (``"n.d."`` for a hidden count, whatever its value, or the
+        count) added.
 
     Examples
     --------
@@ -1308,10 +1514,10 @@ def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = ()
     >>> t = pd.DataFrame({"period": "2023", "field": ["gender", "gender", "site"],
     ...                   "count": [4, 12, 3], "denominator": 100, "share": [.04, .12, .03]})
     >>> protect_field_counts(t, rules=DisclosureRules())["count_display"].tolist()
-    ['<\xa05', '12', '3']
+    ['n.d.', '12', '3']
     >>> protect_field_counts(t, rules=DisclosureRules(), hidden=[("2023", "gender")],
     ...                      lang="en")["count_display"].tolist()
-    ['<\xa05', '[c]', '3']
+    ['[c]', '[c]', '3']
     """
     import numpy as np
     import pandas as pd
@@ -1345,9 +1551,13 @@ def protect_field_counts(table, *, rules: DisclosureRules, hidden: Iterable = ()
     out["suppressed"] = small | linked
     out["suppression"] = ["small" if s else ("linked" if k else "")
                           for s, k in zip(small, linked, strict=True)]
+    # a hidden count is "n.d." whatever its value: these are visits, and "at least t visits
+    # not stated" would tell that someone is behind a "not stated" people cell shown "< t",
+    # while "fewer than t" leaves the rest of the period's visits to the other hidden groups
+    # (people "< 5" who inject, 37 hidden visits, at most 4 of them "not stated": someone
+    # injects)
     out["count_display"] = [
-        rules.hidden_label() if s else (_hidden_text(v, rules, lang) if k
-                                        else ("" if _isna(v) else str(int(v))))
+        tr("n.d.", "[c]", lang) if (s or k) else ("" if _isna(v) else str(int(v)))
         for s, k, v in zip(small, linked, counts, strict=True)]
     return out
 
@@ -1583,12 +1793,21 @@ _KIND_TEXT = {
                    "image file the check cannot read: check it by eye"),
     "unparsable": ("fichier illisible : à contrôler à l'œil",
                    "file could not be read: check it by eye"),
+    "recoverable_cell": ("case masquée retrouvée ou presque en combinant les tableaux",
+                         "hidden cell recovered, or nearly, by combining the tables"),
 }
 
 _DATE_TOKEN = re.compile(r"(?<!\d)(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}|\d{4}-\d{1,2}-\d{1,2})(?!\d)")
 _LONG_TOKEN = re.compile(r"[0-9A-Za-z+/=_\-]{24,}")
 _NUMERIC_SAFE = re.compile(r"^[-+]?(?:\d+\.\d+|[1-9]\d{0,8}|0)(?:[eE][-+]?\d+)?$")
-_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16}(?![0-9A-Za-z])")
+#: A pseudonym by its shape: 16 lowercase hexadecimal characters (qsp_eval.privacy) or a
+#: longer run of them (the full 64-character HMAC, a pseudonym glued to another), anywhere.
+_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16,}(?![0-9A-Za-z])")
+#: Words that announce a file checksum just before a hex run (manifest.json: "sha256").
+_CHECKSUM_WORDS = re.compile(r"(?:sha-?256|sha-?1|md5|checksum|digest|hash)\W{0,6}$",
+                             re.IGNORECASE)
+
+
 _AGE_TEXT = re.compile(
     r"(?:\bâg[ée]+(?:·e|\(e\)|e)?s?\s+de\s+\d{1,3}\s*ans\b|\baged\s+\d{1,3}\b"
     r"|\b\d{1,3}[- ]year[- ]old\b|\b\d{1,3}\s*ans\s*,\s*(?:homme|femme|personne))",
@@ -1612,7 +1831,7 @@ _EXTREME_TEXT = re.compile(r"(?<![\d,.])(?:100|0)\s?%\s*(?:des|of|de|d')\s+(?:\w
 
 
 def _has_pseudonym(text: str) -> bool:
-    """A 16-hex-character token that is not the integer part or decimals of a number.
+    """A hex run of pseudonym length (16 or more) that is not a number nor a declared checksum.
 
     ``1234567890123456.0`` (a float as a CSV writes it) or ``…,00`` is a number, never a
     person's pseudonym; 16 digits standing alone are still taken for one.
@@ -1628,7 +1847,9 @@ def _has_pseudonym(text: str) -> bool:
         tok = m.group(0)
         if tok.isdigit() and (re.match(r"[.,]\d", text[m.end():m.end() + 2])
                               or re.search(r"\d[.,]$", text[:m.start()])):
-            continue
+            continue  # the digits of a number
+        if _CHECKSUM_WORDS.search(text[max(0, m.start() - 30):m.start()]):
+            continue  # a checksum announced as such ("sha256": "...")
         return True
     return False
 
@@ -2183,4 +2404,512 @@ def _scan_file(path, rel, ext, *, rules, ps, marked_files, lang):
             if rows:
                 out += table(rows[0], rows[1:], f"{rel}[{tab_word} {k}]")
         return out
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Report-wide audit: every person cell of a published folder, every relation
+# ---------------------------------------------------------------------------
+_YEAR = re.compile(r"^\d{4}$")
+
+
+def _num(x):
+    """Float of a published cell ("" or unparsable: None)."""
+    if x is None:
+        return None
+    s = str(x).strip().replace("\u00a0", "").replace(" ", "")
+    if not s or s.lower() in ("nan", "<na>", "none"):
+        return None
+    try:
+        return float(s.replace(",", ".")) if s.count(",") == 1 and "." not in s else float(s)
+    except ValueError:
+        return None
+
+
+def _truthy(x) -> bool:
+    return str(x).strip().lower() in ("true", "1", "yes", "vrai")
+
+
+@dataclass
+class ReportModel:
+    """What a reader can derive about the person cells of an output folder.
+
+    Built by :func:`report_model` from the published files only. Each variable
+    is one person cell (the same cell published in two tables is one
+    variable); ``low``/``high`` are what its display says (published exactly:
+    its value; rounded to a base: the values that round to it; ``< t``:
+    ``0 .. t-1``; ``n.d.``: ``t ..``); ``constraints`` are linear relations
+    ``low <= sum(coef * x) <= high`` a reader knows (margins, reporting
+    groups, known denominators, people <= visits, newcomers <= everyone,
+    sub-periods adding up, derived groups bounded by their parts...).
+
+    Attributes
+    ----------
+    keys : list of tuple
+        ``(population, period, field, level, group, unit, question)`` per variable.
+    low, high : list of float
+    hidden : list of str
+        ``""`` (published), ``"small"`` (shown ``< t``), ``"other"`` (``n.d.``: at least
+        t) or ``"any"`` (a visits cell shown ``n.d.`` next to people: any value).
+    where : list of str
+        ``table, row N`` of a publication of each variable.
+    constraints : list of (dict, float, float)
+        ``({variable: coefficient}, low, high)``.
+    threshold : int
+    """
+
+    keys: list = field(default_factory=list)
+    low: list = field(default_factory=list)
+    high: list = field(default_factory=list)
+    hidden: list = field(default_factory=list)
+    where: list = field(default_factory=list)
+    constraints: list = field(default_factory=list)
+    threshold: int = 5
+    index: dict = field(default_factory=dict, repr=False)
+    kinds: list = field(default_factory=list, repr=False)
+
+    def var(self, key, where=""):
+        """Index of the variable of ``key`` (created unbounded when new)."""
+        i = self.index.get(key)
+        if i is None:
+            i = len(self.keys)
+            self.index[key] = i
+            self.keys.append(key)
+            self.low.append(0.0)
+            self.high.append(float(_BIG))
+            self.hidden.append("")
+            self.where.append(where)
+        return i
+
+    def bound(self, i, lo, hi, hidden=""):
+        """Intersect the bounds of variable ``i`` with ``[lo, hi]``."""
+        self.low[i] = max(self.low[i], float(lo))
+        self.high[i] = min(self.high[i], float(hi))
+        if hidden and not self.hidden[i]:
+            self.hidden[i] = hidden
+
+    def add(self, coefs: dict, lo, hi, kind: str = ""):
+        """Add the relation ``lo <= sum(coef * x) <= hi`` (``kind``: what it says)."""
+        coefs = {k: v for k, v in coefs.items() if v}
+        if coefs:
+            self.constraints.append((coefs, float(lo), float(hi)))
+            self.kinds.append(kind)
+
+    def violations(self, values) -> list:
+        """Relations and bounds the given values break (empty: they are feasible)."""
+        bad = []
+        for i, v in enumerate(values):
+            if v is not None and not (self.low[i] - 1e-6 <= v <= self.high[i] + 1e-6):
+                bad.append(("bound", self.keys[i], v, self.low[i], self.high[i]))
+        for coefs, lo, hi in self.constraints:
+            if any(values[k] is None for k in coefs):
+                continue
+            s = sum(c * values[k] for k, c in coefs.items())
+            if not (lo - 1e-6 <= s <= hi + 1e-6):
+                bad.append(("relation", [self.keys[k] for k in coefs], s, lo, hi))
+        return bad
+
+
+def _rules_of_folder(folder, rules):
+    from . import io as qio
+
+    if rules is not None:
+        return rules, None
+    path = Path(folder) / MANIFEST_NAME
+    man = None
+    if path.is_file():
+        try:
+            man = qio.read_json(path)
+        except ValueError:
+            man = None
+    r = (man or {}).get("rules") or {}
+    known = {f.name for f in fields(DisclosureRules)}
+    return DisclosureRules(**{k: v for k, v in r.items() if k in known}), man
+
+
+def report_model(folder, *, rules: DisclosureRules | None = None) -> ReportModel:
+    """Rebuild, from a finished output folder only, the person cells and their relations.
+
+    Reads ``tables/*.csv`` and ``disclosure.json`` (the person tables and the
+    rules). Person cells: rows of the person tables (profiles, newcomers,
+    before/after, survey results) and the "not stated" counts of the
+    completeness table. A before/after side whose ``window`` is one calendar
+    year is the same cell as that year's column of the profile tables. Relations:
+    each block's cells add up to its published denominator (multi-select:
+    each cell at most the denominator), or to the visits / distinct people /
+    first-time visitors of the year published by ``attendance_by_year``; cells
+    of known answers add up to ``known_denominator``; a reporting group is the
+    sum of its members (the one reporting code absent from the detail level is
+    the sum of the detail codes absent from the reporting level); people <=
+    visits; newcomers <= everyone; cis men practising chemsex <= cis men and
+    <= people practising chemsex; quarters or months of the completeness table
+    add up to the year; shares published with exact denominators bound their
+    count.
+
+    Returns
+    -------
+    ReportModel
+    """
+    from . import io as qio
+
+    rules, man = _rules_of_folder(folder, rules)
+    t = rules.min_cell
+    half = (rules.round_to // 2) if rules.round_to else 0
+    tdir = Path(folder) / "tables"
+    person = set()
+    if man is None:
+        _, man = _rules_of_folder(folder, None)
+    for name in (man or {}).get("person_tables", []) or []:
+        if str(name).startswith("tables/") and str(name).endswith(".csv"):
+            person.add(Path(name).stem)
+    m = ReportModel(threshold=t)
+    tables = {}
+    for p in sorted(tdir.glob("*.csv")) if tdir.is_dir() else []:
+        try:
+            tables[p.stem] = qio.read_output_table(p)
+        except Exception:  # noqa: BLE001 - unreadable tables are the scanner's business
+            continue
+
+    def col(df, c):
+        return df[c].astype(str).tolist() if c in df.columns else [""] * len(df)
+
+    # reporting-only codes per field (from tables that show both levels)
+    rep_only: dict = {}
+    for name in person:
+        df = tables.get(name)
+        if df is None or "level" not in df.columns or "field" not in df.columns:
+            continue
+        for f, g in df.groupby("field", sort=False):
+            rep = set(g.loc[g["level"] == "reporting", "group"])
+            det = set(g.loc[g["level"] == "detail", "group"])
+            if rep and det:
+                rep_only.setdefault(f, set()).update(rep - det)
+
+    # multi-select fields (a cell per option: they do not add up), marked in any table
+    multi_fields = {"products"}
+    for name in person:
+        df = tables.get(name)
+        if df is not None and {"multi", "field"} <= set(df.columns):
+            multi_fields |= set(df.loc[df["multi"].map(_truthy), "field"])
+
+    def level_of(f, lvl, g):
+        if lvl == "derived":
+            return "derived"
+        return "reporting" if lvl == "reporting" and g in rep_only.get(f, set()) else "detail"
+
+    def set_cell(i, count, shown, supp):
+        if supp:
+            if shown.startswith("<"):
+                m.bound(i, 0, t - 1, "small")
+            else:
+                m.bound(i, t, _BIG, "other")
+        elif count is not None:
+            m.bound(i, max(0, count - half), count + half)
+
+    blocks: dict = {}      # block key -> {"vars": {group: var}, "den": .., "kden": .., multi}
+    for name in sorted(person):
+        df = tables.get(name)
+        if df is None or "count" not in df.columns:
+            continue
+        survey = "survey" in df.columns and "question" in df.columns
+        if not survey and not {"field", "group", "unit"} <= set(df.columns):
+            continue
+        pops, pers, evs = col(df, "population"), col(df, "period"), col(df, "event")
+        wins = col(df, "window")
+        cnts, shown, supp = col(df, "count"), col(df, "count_display"), col(df, "suppressed")
+        dens, kdens = col(df, "denominator"), col(df, "known_denominator")
+        any_visits = "unit" in df.columns and "people" in set(df["unit"].astype(str))
+        shares = col(df, "share")
+        multi = col(df, "multi")
+        if survey:
+            flds = ["survey:" + s for s in col(df, "survey")]
+            grps, units, qs = col(df, "answer"), col(df, "unit"), col(df, "question")
+            lvls = ["detail"] * len(df)
+            multi = ["True" if ty in ("multi",) else "False" for ty in col(df, "type")]
+        else:
+            flds, grps, units = col(df, "field"), col(df, "group"), col(df, "unit")
+            qs, lvls = [""] * len(df), col(df, "level")
+        for r in range(len(df)):
+            f, g, lvl = flds[r], grps[r], lvls[r]
+            if "event" in df.columns:
+                per = wins[r] if _YEAR.match(wins[r]) else f"{evs[r]}|{pers[r]}"
+            else:
+                per = pers[r]
+            key = (pops[r], per, f, level_of(f, lvl, g), g, units[r], qs[r])
+            i = m.var(key, f"{name}, row {r + 2}")
+            sup = _truthy(supp[r])
+            c = _num(cnts[r])
+            if sup and ((any_visits and units[r] == "visits") or pops[r]):
+                m.bound(i, 0, _BIG, "any")  # shown n.d. whatever its value
+            else:
+                set_cell(i, c, shown[r], sup)
+            bkey = (name, pops[r], per, f, lvl, units[r], qs[r], evs[r])
+            b = blocks.setdefault(bkey, {"vars": {}, "den": None, "kden": None,
+                                         "multi": _truthy(multi[r]) or f in multi_fields})
+            b["vars"][g] = i
+            d, kd = _num(dens[r]), _num(kdens[r])
+            if d is not None:
+                b["den"] = d
+            if kd is not None:
+                b["kden"] = kd
+            s = _num(shares[r])
+            if sup and s is not None and d is not None:
+                m.bound(i, 0, _BIG, "other")
+                m.add({i: 1}, s * d - 0.5, s * d + 0.5, "share")  # a share on a hidden cell
+    # facts from the activity tables: visits, distinct people, newcomers per year
+    facts: dict = {}
+    per_session: dict = {}   # year -> (sessions held, visits without a code)
+    att = tables.get("attendance_by_year")
+    if att is not None and "period" in att.columns:
+        for r in range(len(att)):
+            p = str(att["period"].iloc[r])
+            for c, key in (("visits", ("", p, "visits")), ("distinct_people", ("", p, "people")),
+                           ("first_time_visitors", ("newcomers", p, "people"))):
+                v = _num(att[c].iloc[r]) if c in att.columns else None
+                if v is not None:
+                    facts[key] = v
+            held = _num(att["sessions_held"].iloc[r]) if "sessions_held" in att.columns else None
+            noid = (_num(att["visits_without_id"].iloc[r])
+                    if "visits_without_id" in att.columns else None)
+            if held is not None and noid is not None:
+                per_session[p] = (held, noid)
+    for bkey, b in blocks.items():
+        name, pop, per, f, lvl, unit, q, ev = bkey
+        vs = b["vars"]
+        den = b["den"] if b["den"] is not None else facts.get((pop, per, unit))
+        dlo, dhi = (den - half, den + half) if den is not None else (None, None)
+        if b["den"] is None and den is not None:
+            dlo, dhi = den, den
+        if b["multi"]:
+            if den is not None:
+                for i in vs.values():
+                    m.add({i: 1}, 0, dhi, "multi")
+            continue
+        if den is not None:
+            m.add({i: 1 for i in vs.values()}, dlo, dhi, "margin")
+        if b["kden"] is not None and "unknown" in vs:
+            kd = b["kden"]
+            m.add({i: 1 for g, i in vs.items() if g != "unknown"}, kd - half, kd + half,
+                  "known")
+    # reporting groups = sum of their members, per table block holding both levels
+    by_block: dict = {}
+    for (name, pop, per, f, lvl, unit, q, ev), b in blocks.items():
+        by_block.setdefault((name, pop, per, f, unit, q, ev), {})[lvl] = b
+    for lv in by_block.values():
+        if "reporting" in lv and "detail" in lv and not lv["detail"]["multi"]:
+            rep, det = lv["reporting"]["vars"], lv["detail"]["vars"]
+            only_rep = [g for g in rep if g not in det]
+            only_det = [g for g in det if g not in rep]
+            if len(only_rep) == 1 and only_det:
+                coefs = {rep[only_rep[0]]: 1}
+                for g in only_det:
+                    coefs[det[g]] = coefs.get(det[g], 0) - 1
+                m.add(coefs, 0, 0, "reporting")
+    # cross-table relations
+    keys = list(m.keys)
+    for i, (pop, per, f, lvl, g, unit, q) in enumerate(keys):
+        if unit == "people":
+            j = m.index.get((pop, per, f, lvl, g, "visits", q))
+            if j is not None:
+                m.add({i: 1, j: -1}, -_BIG, 0, "people<=visits")
+                if per in per_session and not pop:
+                    # one visit per person and session: sessions x people >= visits with a code
+                    held, noid = per_session[per]
+                    m.add({i: held, j: -1}, -noid, _BIG, "visits<=sessions*people")
+        if pop:
+            j = m.index.get(("", per, f, lvl, g, unit, q))
+            if j is not None:
+                m.add({i: 1, j: -1}, -_BIG, 0, "newcomers<=all")
+        if f == "chemsex_cis_men" and g == "yes":
+            for part in (("gender", "detail", "cis_man"), ("chemsex", "detail", "yes")):
+                j = m.index.get((pop, per, part[0], part[1], part[2], unit, q))
+                if j is not None:
+                    m.add({i: 1, j: -1}, -_BIG, 0, "derived<=part")
+    # completeness: the "not stated" visits of each field and period
+    qc = tables.get("quality_completeness")
+    if qc is not None and {"period", "field", "count"} <= set(qc.columns):
+        cnts, shown, supp = col(qc, "count"), col(qc, "count_display"), col(qc, "suppressed")
+        subs: dict = {}
+        for r, (p, f) in enumerate(zip(col(qc, "period"), col(qc, "field"), strict=True)):
+            if f not in SENSITIVE_FIELDS:
+                continue
+            i = m.var(("", p, f, "detail", "unknown", "visits", ""),
+                      f"quality_completeness, row {r + 2}")
+            if _truthy(supp[r]):
+                m.bound(i, 0, _BIG, "any")  # "n.d." whatever its value
+            else:
+                set_cell(i, _num(cnts[r]), shown[r], _truthy(supp[r]))
+            if not _YEAR.match(p) and _YEAR.match(p[:4]):
+                subs.setdefault((p[:4], f), []).append(i)
+        for (y, f), parts in subs.items():
+            j = m.var(("", y, f, "detail", "unknown", "visits", ""), "quality_completeness")
+            coefs = {i: 1 for i in parts}
+            coefs[j] = coefs.get(j, 0) - 1
+            m.add(coefs, 0, 0, "sub-periods")
+    # a variable nothing bounds from above: its block total at most
+    return m
+
+
+def _milp_range(var, lo, hi, rows, rlo, rhi, k, sense):
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    c = np.zeros(len(var))
+    c[k] = sense
+    cons = [LinearConstraint(rows, rlo, rhi)] if len(rows) else []
+    r = milp(c, constraints=cons, integrality=np.ones(len(var)), bounds=Bounds(lo, hi))
+    return (sense * r.fun, r.x) if r.success else (None, None)
+
+
+def attack_folder(folder, *, rules: DisclosureRules | None = None, model=None):
+    """Attack a finished output folder as a reader would, combining every table (audit).
+
+    Builds :func:`report_model` and, per connected set of hidden cells,
+    solves integer programmes (``scipy.optimize.milp``) for the smallest and
+    largest value each hidden person cell can take given everything
+    published. A first pair of programmes (all hidden cells as low, then as
+    high, as they can be together) already shows most cells wide; only the
+    others get their own pair.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hidden person cell: ``where`` (a table and row that
+        publish it), ``key`` (period, field, group...), ``shown`` (``small``
+        or ``other``), ``low``, ``high``, ``pinned`` (one value left) and
+        ``narrowed`` (0 is excluded and fewer than t values are left: the
+        reader knows someone is there and almost how many). The guarantee of
+        ``docs/disclosure.md``: no row is pinned or narrowed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> attack_folder(tempfile.mkdtemp()).empty
+    True
+    """
+    import numpy as np
+    import pandas as pd
+
+    m = report_model(folder, rules=rules) if model is None else model
+    t = m.threshold
+    n = len(m.keys)
+    cols = ["where", "key", "shown", "low", "high", "pinned", "narrowed"]
+    if not n:
+        return pd.DataFrame(columns=cols)
+    lo = np.array(m.low, float)
+    hi = np.array(m.high, float)
+    fixed = np.isclose(lo, hi)
+    # a variable with an infinite (BIG) upper bound: cap it at the largest total published
+    cap = max([h for h in hi if h < _BIG] + [c[2] for c in m.constraints if c[2] < _BIG]
+              + [float(t)]) * 2 + t
+    hi = np.minimum(hi, cap)
+    free = [i for i in range(n) if not fixed[i]]
+    # union-find over constraints among non-fixed variables
+    parent = {i: i for i in free}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for coefs, _, _ in m.constraints:
+        fv = [k for k in coefs if not fixed[k]]
+        for k in fv[1:]:
+            a, b = find(fv[0]), find(k)
+            if a != b:
+                parent[a] = b
+    comps: dict = {}
+    for i in free:
+        comps.setdefault(find(i), []).append(i)
+    rows_out = []
+    for comp in comps.values():
+        targets = [i for i in comp if m.hidden[i]]
+        if not targets:
+            continue
+        col = {v: k for k, v in enumerate(comp)}
+        rows, rlo, rhi = [], [], []
+        for coefs, a, b in m.constraints:
+            if not any(k in col for k in coefs):
+                continue
+            row = np.zeros(len(comp))
+            const = 0.0
+            for k, c in coefs.items():
+                if k in col:
+                    row[col[k]] += c
+                else:
+                    const += c * lo[k]
+            rows.append(row)
+            rlo.append(a - const if a > -_BIG else -np.inf)
+            rhi.append(b - const if b < _BIG else np.inf)
+        rows = np.array(rows) if rows else np.zeros((0, len(comp)))
+        rlo, rhi = np.array(rlo, float), np.array(rhi, float)
+        clo, chi = lo[comp], hi[comp]
+        seen = {i: set() for i in targets}
+        ranges = {}
+        # shared programmes first: every hidden cell low, then high, then the cells in
+        # alternation (each solution is a point the reader cannot rule out)
+        import numpy as _np
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        signs = [[1.0] * len(targets), [-1.0] * len(targets),
+                 [(-1.0) ** k for k in range(len(targets))],
+                 [-((-1.0) ** k) for k in range(len(targets))]]
+        for sense in signs:
+            c = _np.zeros(len(comp))
+            for i, sg in zip(targets, sense, strict=True):
+                c[col[i]] = sg
+            cons = [LinearConstraint(rows, rlo, rhi)] if len(rows) else []
+            r = milp(c, constraints=cons, integrality=_np.ones(len(comp)),
+                     bounds=Bounds(clo, chi))
+            if r.success:
+                for i in targets:
+                    seen[i].add(round(r.x[col[i]]))
+        for i in targets:
+            s = seen[i]
+            wide = bool(s) and ((0 in s and len(s) > 1) or max(s) - min(s) >= t - 1)
+            if wide:
+                ranges[i] = (min(s), max(s))
+                continue
+            a, _ = _milp_range(comp, clo, chi, rows, rlo, rhi, col[i], 1.0)
+            b, _ = _milp_range(comp, clo, chi, rows, rlo, rhi, col[i], -1.0)
+            if a is None or b is None:  # infeasible: the model is wrong, say so
+                a = b = float("nan")
+            ranges[i] = (round(a) if a == a else a, round(b) if b == b else b)
+        for i in targets:
+            a, b = ranges[i]
+            pinned = bool(a == b)
+            narrowed = bool(a == a and a >= 1 and (b - a + 1) < t)
+            rows_out.append({"where": m.where[i], "key": m.keys[i], "shown": m.hidden[i],
+                             "low": a, "high": b, "pinned": pinned, "narrowed": narrowed})
+    # hidden cells in no relation keep their displayed range
+    done = {r["key"] for r in rows_out}
+    for i in range(n):
+        if m.hidden[i] and m.keys[i] not in done:
+            a, b = m.low[i], min(m.high[i], cap)
+            rows_out.append({"where": m.where[i], "key": m.keys[i], "shown": m.hidden[i],
+                             "low": a, "high": b, "pinned": a == b,
+                             "narrowed": bool(a >= 1 and b - a + 1 < t)})
+    return pd.DataFrame(rows_out, columns=cols)
+
+
+def intruder_findings(folder, *, rules: DisclosureRules | None = None) -> list:
+    """:func:`attack_folder` as findings: one per hidden cell pinned or narrowed.
+
+    Used by ``qsp-eval check-outputs --intruder``. ``location`` names the row,
+    never the value.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> intruder_findings(tempfile.mkdtemp())
+    []
+    """
+    attack = attack_folder(folder, rules=rules)
+    out = []
+    for _, r in attack.loc[attack["pinned"] | attack["narrowed"]].iterrows() if len(attack) \
+            else []:
+        table, _, row = str(r["where"]).partition(", ")
+        out.append(Finding(f"tables/{table}.csv", row.replace("row", "ligne"),
+                           "recoverable_cell"))
     return out

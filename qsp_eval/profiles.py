@@ -62,6 +62,7 @@ __all__ = [
     "before_after_events",
     "BEFORE_AFTER_BY",
     "DERIVED_FIELDS",
+    "cis_men_chemsex_by_year",
     "newcomers_profile",
     "group_label",
 ]
@@ -399,6 +400,10 @@ def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
                 continue
             x = tab.loc[g].to_numpy()
             if x.sum() == 0:
+                # a fixed row set: a missing row would tell that the group is empty
+                for _ in range(2):
+                    rows.append({**base, "group": g, "test": None, "statistic": np.nan,
+                                 "df": np.nan, "p_value": np.nan, "n": int(totals.sum())})
                 continue
             ca = cochran_armitage(x, totals)
             rows.append({**base, "group": g, "test": ca["test"], "statistic": ca["statistic"],
@@ -514,7 +519,7 @@ DERIVED_FIELDS = {
 BEFORE_AFTER_BY = ["event", "field", "level", "unit", "period"]
 _BA_COLUMNS = ["event", "event_date", "event_label_fr", "event_label_en", "event_kind",
                "field", "level", "group", "unit", "among", "period", "period_start",
-               "period_end", "count", "denominator", "share", "ci_low", "ci_high",
+               "period_end", "window", "count", "denominator", "share", "ci_low", "ci_high",
                "difference", "diff_ci_low", "diff_ci_high", "diff_ci_method", "test", "p_value"]
 _BA_PAIR = ["difference", "diff_ci_low", "diff_ci_high", "p_value"]
 
@@ -544,6 +549,41 @@ def _cis_men_chemsex(v: pd.DataFrame, unit: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def cis_men_chemsex_by_year(dataset) -> dict:
+    """Per calendar year, the distinct people counted in ``chemsex_cis_men`` (group "yes").
+
+    The same rule as :func:`before_after_events` (last known gender ``cis_man`` and last
+    known chemsex answer ``yes`` within the year). The publisher uses it as a floor of
+    the year's "cis men" and "chemsex: yes" people cells: a before/after side aligned with
+    the year publishes this count, so hiding one of those cells next to it would leave
+    a reader a narrow range.
+
+    Examples
+    --------
+    >>> from qsp_eval.testing import make_dataset
+    >>> ds = make_dataset([{"date": "2023-01-04"}], visits=[
+    ...     {"date": "2023-01-04", "person_id": "a", "gender": "cis_man", "chemsex": "yes"}])
+    >>> cis_men_chemsex_by_year(ds)
+    {'2023': 1}
+    """
+    v = _held_visits(dataset)
+    w = v.loc[v["person_id"].notna(), ["date", "person_id", "gender", "chemsex"]]
+    if not len(w):
+        return {}
+    w = w.sort_values("date", kind="stable").assign(_p=w["date"].dt.year.astype(str))
+    persons = w.groupby(["_p", "person_id"], sort=False).size().index
+
+    def last_known(col):
+        x = w[col].astype("object")
+        known = w.loc[(x.notna() & (x != "unknown")).to_numpy()]
+        return known.groupby(["_p", "person_id"], sort=False)[col].last().reindex(persons)
+
+    flag = ((last_known("gender").astype("object") == "cis_man")
+            & (last_known("chemsex").astype("object") == "yes"))
+    counts = flag.groupby(level=0, sort=True).sum()
+    return {str(y): int(n) for y, n in counts.items()}
+
+
 def _event_list(dataset, events, include_change):
     cfg = dataset.config
     evs = list(getattr(cfg, "events", ()) or ()) if events is None else list(events)
@@ -560,10 +600,30 @@ def _event_list(dataset, events, include_change):
     return uniq
 
 
+def _year_cut(when: pd.Timestamp) -> pd.Timestamp:
+    """The 1 January nearest to ``when`` (a tie goes to the earlier one)."""
+    jan = pd.Timestamp(year=when.year, month=1, day=1)
+    nxt = pd.Timestamp(year=when.year + 1, month=1, day=1)
+    return jan if (when - jan) <= (nxt - when) else nxt
+
+
+def _window_label(held: pd.Series, first: pd.Timestamp | None, last: pd.Timestamp | None) -> str:
+    """Calendar years a side covers (``"2023"``, ``"2021-2022"``), from its held sessions."""
+    d = held
+    if first is not None:
+        d = d.loc[d >= first]
+    if last is not None:
+        d = d.loc[d <= last]
+    if not len(d):
+        return ""
+    a, b = int(d.min().year), int(d.max().year)
+    return str(a) if a == b else f"{a}-{b}"
+
+
 def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_cis_men",),
-                        unit: str = "people", among: str = "known", level: str = "reporting",
+                        unit: str = "people", among: str = "all", level: str = "reporting",
                         window_years: int | None = None, include_change: bool = True,
-                        rules=None) -> pd.DataFrame:
+                        rules=None, align: str | None = "year") -> pd.DataFrame:
     """Composition before vs. after each dated event, as one tidy long table.
 
     Runs :func:`before_after` around each event (the context events of
@@ -600,6 +660,15 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
     window_years : int, optional
         Compare only the ``window_years`` years before the date with the
         ``window_years`` years from the date on (default: all the data).
+    align : {"year", None}
+        ``"year"`` (default, disclosure by design): the sides are cut at the
+        1 January nearest to the event, so that with ``window_years=1`` each
+        side is exactly one calendar year, the same people as the year's
+        column of the profile tables (no new cell for a reader to subtract:
+        windows that straddle the published years would give differences of
+        published cells, e.g. "the 2024 sessions minus the first one").
+        The comparison then says which years it compares (``window``), not the
+        exact day of the event. ``None``: cut at the event date itself.
     include_change : bool
         Add ``config.change.start`` as an event (``event_kind == "change"``).
     rules : DisclosureRules, optional
@@ -619,6 +688,7 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
         ``level``, ``group``, ``unit``, ``among``, ``period`` ("before" or
         "after"), ``period_start``, ``period_end`` (first and last held session
         of the side, ISO dates), ``count``, ``denominator``, ``share``,
+        ``window`` (calendar years of the side, e.g. ``"2023"``),
         ``ci_low``/``ci_high`` (Wilson 95 % for ``share``), ``difference``
         (share after − share before), ``diff_ci_low``, ``diff_ci_high``,
         ``diff_ci_method`` ("newcombe_hybrid_score"), ``test``, ``p_value``.
@@ -631,9 +701,12 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
     ...   visits=[{"date": "2023-01-04", "person_id": "a", "gender": "cis_man", "chemsex": "yes"},
     ...           {"date": "2023-06-07", "person_id": "b", "gender": "cis_man", "chemsex": "no"}])
     >>> ev = [Event(pd.Timestamp("2023-05-15").date(), "Ouverture", "Opening")]
-    >>> r = before_after_events(ds, ev, fields=[])
+    >>> r = before_after_events(ds, ev, fields=[], align=None)
     >>> r.loc[r["group"] == "yes", ["period", "count", "denominator", "difference"]].values.tolist()
     [['before', 1, 1, -1.0], ['after', 0, 1, -1.0]]
+    >>> r = before_after_events(ds, ev, fields=[])  # cut at 1 January 2023: 2022 vs 2023
+    >>> r.loc[r["group"] == "yes", ["window", "count", "denominator"]].values.tolist()
+    [['', 0, 0], ['2023', 1, 2]]
     """
     from .stats import homogeneity_test, newcombe_diff_ci, wilson_ci
 
@@ -651,6 +724,11 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
         key = when.date().isoformat()
         key = key if key not in used else f"{key} ({kind})"  # two events on one day
         used.add(key)
+        event_day = when
+        if align == "year":
+            when = _year_cut(when)
+        elif align is not None:
+            raise ParameterError("align : « year » ou vide.", "align: 'year' or None.")
         start = end = None
         if window_years is not None:
             start = when - pd.DateOffset(years=int(window_years))
@@ -658,11 +736,12 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
         d = held_dates
         if start is not None:
             d = d.loc[(d >= start) & (d <= end)]
-        limits = {}
+        limits, windows = {}, {}
         for side, m in (("before", d < when), ("after", d >= when)):
             sd = d.loc[m]
             limits[side] = ((sd.min().date().isoformat(), sd.max().date().isoformat())
                             if len(sd) else ("", ""))
+            windows[side] = _window_label(sd, None, None)
         rows = []
         if fields:
             ba = before_after(dataset, when, fields=fields, unit=unit, among=among,
@@ -692,11 +771,12 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
                 x, n = int(r[f"count_{side}"]), int(r[f"denominator_{side}"])
                 lo, hi = wilson_ci(x, n)
                 frames.append({
-                    "event": key, "event_date": when.date().isoformat(),
+                    "event": key, "event_date": event_day.date().isoformat(),
                     "event_label_fr": lab_fr, "event_label_en": lab_en, "event_kind": kind,
                     "field": r["field"], "level": r["level"], "group": r["group"],
                     "unit": r["unit"], "among": r["among"], "period": side,
                     "period_start": limits[side][0], "period_end": limits[side][1],
+                    "window": windows[side],
                     "count": x, "denominator": n, "share": x / n if n else np.nan,
                     "ci_low": lo if n else np.nan, "ci_high": hi if n else np.nan,
                     "difference": r["estimate"], "diff_ci_low": r["ci_low"],
@@ -713,17 +793,42 @@ def before_after_events(dataset, events=None, *, fields=None, derived=("chemsex_
 
 
 def _blank_unpublished_pairs(out: pd.DataFrame, rules) -> pd.DataFrame:
-    """Blank the pair columns where either side is hidden by the publisher's disclosure call."""
-    from .disclosure import protect_table
+    """Blank the pair columns where either side is hidden by the publisher's disclosure call.
+
+    The test name goes too (chi-square or exact test tells whether an expected
+    count reaches 5). With a rounding base (``rules.round_to``, strict preset)
+    the difference, its interval and the p-value are recomputed from the
+    published (rounded) counts and denominators and rounded to whole
+    percentage points (p-value: two decimals): computed on exact counts, they
+    would undo the rounding.
+    """
+    from .disclosure import blank_pairs, protect_table
 
     prot = protect_table(out, rules=rules, kind="person", by=BEFORE_AFTER_BY)
-    hidden = prot["suppressed"].to_numpy(dtype=bool) | (
-        pd.to_numeric(prot["share"], errors="coerce").isna().to_numpy()
-        & out["share"].notna().to_numpy())
-    keys = ["event", "field", "level", "group", "unit"]
-    pair_hidden = pd.Series(hidden, index=out.index).groupby(
-        [out[k] for k in keys], sort=False).transform("any").to_numpy()
     out = out.copy()
-    for c in _BA_PAIR:
-        out.loc[pair_hidden, c] = np.nan
-    return out
+    if getattr(rules, "round_to", None):
+        from .stats import homogeneity_test, newcombe_diff_ci
+
+        keys = ["event", "field", "level", "group", "unit"]
+        cnt = pd.to_numeric(prot["count"], errors="coerce")
+        den = pd.to_numeric(prot["denominator"], errors="coerce")
+        for _, idx in out.groupby(keys, sort=False).indices.items():
+            side = out["period"].to_numpy()[idx]
+            if set(side) != {"before", "after"} or len(idx) != 2:
+                out.loc[out.index[idx], _BA_PAIR] = np.nan
+                continue
+            b = idx[list(side).index("before")]
+            a = idx[list(side).index("after")]
+            x0, n0, x1, n1 = cnt.iloc[b], den.iloc[b], cnt.iloc[a], den.iloc[a]
+            if any(pd.isna(v) for v in (x0, n0, x1, n1)) or min(n0, n1) <= 0:
+                out.loc[out.index[idx], _BA_PAIR] = np.nan
+                continue
+            x0, n0, x1, n1 = (int(v) for v in (x0, n0, x1, n1))
+            x0, x1 = min(x0, n0), min(x1, n1)
+            d, lo, hi = newcombe_diff_ci(x1, n1, x0, n0)
+            h = homogeneity_test([[x0, x1], [n0 - x0, n1 - x1]])
+            vals = [round(d, 2), round(lo, 2), round(hi, 2), round(float(h["p_value"]), 2)]
+            out.loc[out.index[idx], _BA_PAIR] = vals
+            out.loc[out.index[idx], "test"] = h["test"]
+    return blank_pairs(out, prot, keys=["event", "field", "level", "group", "unit"],
+                       columns=[*_BA_PAIR, "test"])

@@ -1271,9 +1271,15 @@ class Publisher:
             kw = {"rules": self.rules, "kind": "person"}
             if by is not None:
                 kw["by"] = by
-            out = mod.protect_table(df, **kw)
+            limits = self._derived_floors(df)
+            if limits is not None:
+                out = mod.protect_table(df, limits=limits, **kw)
+            else:
+                out = mod.protect_table(df, **kw)
             if "population" in df.columns:
                 out = self._protect_sub_population(mod, df, out, kw)
+            if {"event", "window", "period"} <= set(df.columns):
+                out = self._protect_windows(mod, df, out, kw)
             self.person_tables.append(out)
         elif _is_test_table(df):
             mod = _disclosure()
@@ -1335,7 +1341,19 @@ class Publisher:
         if not shown:
             return out
         t = self.rules.min_cell
-        force = np.zeros(len(df), dtype=bool)
+        kw = dict(kw, limits=self._sub_population_limits(df, keys), any_value=True)
+        # a cell hidden for the whole public is hidden for the newcomers too: published,
+        # the newcomers' count would be a floor of the hidden one
+        hidden_whole = set()
+        for tab in self.person_tables:
+            if "population" in tab.columns or not set(keys) <= set(tab.columns):
+                continue
+            sel = tab["suppressed"].astype(bool)
+            hidden_whole |= set(tab.loc[sel, keys].astype(str).itertuples(index=False,
+                                                                           name=None))
+        force = np.array([k in hidden_whole for k in
+                          df[keys].astype(str).itertuples(index=False, name=None)], dtype=bool)
+        out = mod.protect_table(df, force=force if force.any() else None, **kw)
         for _ in range(10):
             more = force.copy()
             key_rows = out[keys].astype(str).itertuples(index=False, name=None)
@@ -1343,10 +1361,218 @@ class Publisher:
                                                    out["count"], strict=True)):
                 if not hidden and k in shown and 1 <= shown[k] - float(v) <= t - 1:
                     more[i] = True
+            more |= self._sub_population_squeezed(df, out, keys, shown)
             if (more == force).all():
                 break
             force = more
             out = mod.protect_table(df, force=force, **kw)
+        return out
+
+    def _sub_population_squeezed(self, df, out, keys, shown):
+        """Cells to hide more where the whole public squeezes a hidden newcomers cell.
+
+        In a block (same period, field, level, unit), the hidden newcomers cells add up to
+        the newcomers' residual; those whose whole-public cell is hidden too add up to at
+        most the whole public's residual. So a hidden newcomers cell whose whole cell is
+        published is at least (newcomers' residual - whole residual - the others' whole
+        cells): when that floor leaves it fewer than t values without 0, the smallest
+        published newcomers cell of the block is hidden too.
+        """
+        import numpy as np
+
+        t = self.rules.min_cell
+        more = np.zeros(len(df), dtype=bool)
+        rows = list(out[keys].astype(str).itertuples(index=False, name=None))
+        hid = out["suppressed"].astype(bool).to_numpy()
+        cnt = df["count"].astype(float).to_numpy()
+        den = df["denominator"].astype(float).to_numpy() if "denominator" in df.columns \
+            else np.full(len(df), np.nan)
+        if "multi" in df.columns and df["multi"].astype(bool).any():
+            multi = df["multi"].astype(bool).to_numpy()
+        else:
+            multi = np.zeros(len(df), dtype=bool)
+        whole_rest = self._whole_residuals(keys)
+        blocks: dict = {}
+        for i, k in enumerate(rows):
+            blocks.setdefault(k[:-2] + k[-1:], []).append(i)
+        for bk, idx in blocks.items():
+            if multi[idx[0]] or np.isnan(den[idx[0]]) or bk not in whole_rest:
+                continue
+            h = [i for i in idx if hid[i]]
+            rest_n = den[idx[0]] - sum(cnt[i] for i in idx if not hid[i])
+            pub_whole = [i for i in h if rows[i] in shown]
+            for i in pub_whole:
+                floor = rest_n - whole_rest[bk] - sum(shown[rows[j]] for j in pub_whole
+                                                      if j != i)
+                top = min(shown[rows[i]], rest_n)
+                if floor >= 1 and top - floor + 1 < t:
+                    # not a cell the whole public already shows as 0 (hidden, still 0)
+                    cand = [j for j in idx if not hid[j] and not more[j]
+                            and shown.get(rows[j], 1.0) > 0]
+                    if cand:
+                        more[min(cand, key=lambda j: (cnt[j], j))] = True
+                    break
+        return more
+
+    def _whole_residuals(self, keys) -> dict:
+        """Per block of the whole-public tables: the sum of its hidden cells (what a reader
+        gets as denominator minus the published cells)."""
+        out: dict = {}
+        for tab in self.person_tables:
+            if "population" in tab.columns or not set(keys) <= set(tab.columns) \
+                    or "denominator" not in tab.columns:
+                continue
+            rows = list(tab[keys].astype(str).itertuples(index=False, name=None))
+            sup = tab["suppressed"].astype(bool).tolist()
+            cnt, den = tab["count"].tolist(), tab["denominator"].tolist()
+            acc: dict = {}
+            for i, k in enumerate(rows):
+                bk = k[:-2] + k[-1:]
+                d = None if _isna(den[i]) else float(den[i])
+                a = acc.setdefault(bk, [d, 0.0])
+                if a[0] is None:
+                    a[0] = d
+                if not sup[i] and not _isna(cnt[i]):
+                    a[1] += float(cnt[i])
+            for bk, (d, pub) in acc.items():
+                if d is not None:
+                    out[bk] = d - pub  # with rounding, within a few units: a heuristic
+        return out
+
+    def _derived_floors(self, df):
+        """Floors of the yearly "cis man" and "chemsex: yes" people cells of a profile table.
+
+        The before/after table publishes, for a year, the cis men practising chemsex
+        (:func:`qsp_eval.profiles.cis_men_chemsex_by_year`): at most each of those cells.
+        Given as ``limits`` so that secondary suppression does not hide one of them where
+        that floor would leave a reader fewer than t values.
+        """
+        need = {"period", "field", "group", "unit"}
+        if not need <= set(df.columns) or "population" in df.columns or "event" in df.columns:
+            return None
+        sel = (df["unit"].astype(str) == "people") & (
+            ((df["field"].astype(str) == "gender") & (df["group"].astype(str) == "cis_man"))
+            | ((df["field"].astype(str) == "chemsex") & (df["group"].astype(str) == "yes")))
+        if not sel.any():
+            return None
+        from . import profiles
+
+        floors = profiles.cis_men_chemsex_by_year(self.data)
+        half = (self.rules.round_to or 0) // 2
+        out = []
+        for s_, p in zip(sel.tolist(), df["period"].astype(str).tolist(), strict=True):
+            out.append((max(0.0, floors[p] - half), float("inf")) if s_ and p in floors
+                       else None)
+        return out if any(x is not None for x in out) else None
+
+    def _sub_population_limits(self, df, keys):
+        """Per row of a sub-population table, the range a reader gets from the whole public.
+
+        A newcomers cell is at most the same cell of the whole public and at least that
+        cell minus the returning people of its block (whole denominator minus newcomers
+        denominator); with a rounding base, the published values are known to within
+        half of it. A whole-public cell shown ``< t`` bounds the newcomers cell by t - 1.
+        """
+        half = (self.rules.round_to or 0) // 2
+        t = self.rules.min_cell
+        whole: dict = {}
+        for tab in self.person_tables:
+            if "population" in tab.columns or not set(keys) <= set(tab.columns):
+                continue
+            cnt = tab["count"].tolist()
+            den = tab["denominator"].tolist() if "denominator" in tab.columns \
+                else [None] * len(tab)
+            disp = tab["count_display"].astype(str).tolist() if "count_display" in tab.columns \
+                else [""] * len(tab)
+            sup = tab["suppressed"].astype(bool).tolist()
+            multi = tab["multi"].astype(bool).tolist() if "multi" in tab.columns \
+                else [False] * len(tab)
+            rows = list(tab[keys].astype(str).itertuples(index=False, name=None))
+            # what the block's total says of each hidden cell (the residual rule)
+            blocks: dict = {}
+            for i, k in enumerate(rows):
+                blocks.setdefault(k[:-2] + k[-1:], []).append(i)
+            hidden_range: dict = {}
+            for idx in blocks.values():
+                d = next((float(den[i]) for i in idx if not _isna(den[i])), None)
+                hid = [i for i in idx if sup[i]]
+                if d is None or not hid:
+                    continue
+                lo = {i: 0.0 if disp[i].startswith("<") else float(t) for i in hid}
+                hi = {i: float(t - 1) if disp[i].startswith("<") else d for i in hid}
+                if not multi[idx[0]]:
+                    rest = d - sum(float(cnt[i]) for i in idx
+                                   if not sup[i] and not _isna(cnt[i]))
+                    for i in hid:
+                        others = [j for j in hid if j != i]
+                        hi[i] = min(hi[i], rest - sum(lo[j] for j in others) + half * len(idx))
+                        lo[i] = max(lo[i], rest - sum(hi[j] for j in others) - half * len(idx))
+                for i in hid:
+                    hidden_range[i] = (lo[i], hi[i])
+            for i, k in enumerate(rows):
+                whole[k] = (None if sup[i] or _isna(cnt[i]) else float(cnt[i]),
+                            sup[i] and disp[i].startswith("<"),
+                            None if _isna(den[i]) else float(den[i]),
+                            hidden_range.get(i))
+        if not whole:
+            return None
+        out = []
+        nden = df["denominator"].tolist() if "denominator" in df.columns else [None] * len(df)
+        for i, k in enumerate(df[keys].astype(str).itertuples(index=False, name=None)):
+            w = whole.get(k)
+            if w is None:
+                out.append(None)
+                continue
+            c, small, wden, rng = w
+            lo, hi = 0.0, float("inf")
+            returning = None
+            if wden is not None and not _isna(nden[i]):
+                returning = (wden + half) - (float(nden[i]) - half)
+            if c is not None:
+                hi = c + half
+                if returning is not None:
+                    lo = max(0.0, c - half - returning)
+            elif rng is not None:
+                hi = rng[1]
+                if returning is not None:
+                    lo = max(0.0, rng[0] - returning)
+            elif small:
+                hi = float(t - 1)
+            out.append((lo, hi))
+        return out
+
+    def _protect_windows(self, mod, df, out, kw):
+        """Keep a before/after table consistent with the profile tables published before.
+
+        A side whose ``window`` is one calendar year (``profiles.before_after_events``
+        aligns its sides with the years) holds the same people as that year's column
+        of the profile tables: a cell hidden there is hidden here too (``force``), and
+        the pair columns (difference, interval, p-value, test) are blanked wherever a
+        side is hidden (:func:`qsp_eval.disclosure.blank_pairs`).
+        """
+        import numpy as np
+
+        keys = ["field", "level", "group", "unit"]
+        hidden: set = set()
+        for t in self.person_tables:
+            if "population" in t.columns or "event" in t.columns \
+                    or not set(keys + ["period"]) <= set(t.columns):
+                continue
+            sel = t["suppressed"].astype(bool)
+            for k in t.loc[sel, ["period", *keys]].astype(str).itertuples(index=False,
+                                                                          name=None):
+                hidden.add(k)
+        if hidden:
+            rows = df[["window", *keys]].astype(str).itertuples(index=False, name=None)
+            force = np.array([k in hidden for k in rows], dtype=bool)
+            if (force & ~out["suppressed"].to_numpy(dtype=bool)).any():
+                out = mod.protect_table(df, force=force, **kw)
+        pair = [c for c in ("difference", "diff_ci_low", "diff_ci_high", "p_value", "test")
+                if c in out.columns]
+        if hasattr(mod, "blank_pairs") and pair:
+            blanked = mod.blank_pairs(df, out, keys=["event", *keys], columns=pair)
+            for c in pair:
+                out[c] = blanked[c]
         return out
 
     def _profile_hidden_unknown(self, mod) -> set:

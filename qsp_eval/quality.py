@@ -75,7 +75,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "flagged": ("Signalée", "Flagged"),
     "direction": ("Sens", "Direction"),
     "questions": ("Questions", "Questions"),
-    "free_text_answers": ("Réponses en texte libre (comptées)", "Free-text answers (counted)"),
+    "free_text_questions": ("Questions en texte libre (non publiées)",
+                            "Free-text questions (not published)"),
     "unanswered": ("Réponses vides", "Empty answers"),
 }
 #: Robust z-score above which a session is flagged (Iglewicz & Hoaglin 1993).
@@ -599,9 +600,13 @@ def survey_counts(dataset, *, lang: str = "fr") -> pd.DataFrame:
         One row per survey with ``survey`` (code), ``label`` (from
         ``config.surveys``, in ``lang``; the code when absent), ``unit``
         ("responses"), ``count`` (distinct response ids), ``questions``
-        (distinct question codes), ``free_text_answers`` (answers kept only
-        as the ``"<free_text>"`` placeholder: counted, never shown),
-        ``unanswered`` (answers empty or NA).
+        (distinct question codes), ``free_text_questions`` (questions whose
+        answers are free text, kept only as the ``"<free_text>"`` placeholder or
+        declared ``free_text`` in ``config.surveys``), ``unanswered`` (answers
+        empty or NA, free-text questions left out). The number of free-text
+        answers is not given: it is a count of people (respondents who wrote
+        something), published only through the survey results, where a small
+        one is hidden; given exactly here it would undo that.
 
     Examples
     --------
@@ -613,22 +618,31 @@ def survey_counts(dataset, *, lang: str = "fr") -> pd.DataFrame:
     2
     """
     r = dataset.survey_responses
-    cols = ["survey", "label", "unit", "count", "questions", "free_text_answers", "unanswered"]
+    cols = ["survey", "label", "unit", "count", "questions", "free_text_questions",
+            "unanswered"]
     if r.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    surveys = dataset.config.surveys or {}
     ans = r["answer"].astype("string")
-    r = r.assign(_free=(ans == "<free_text>").fillna(False),
-                 _empty=(ans.isna() | (ans.str.strip() == "")).fillna(True))
+    free = (ans == "<free_text>").fillna(False).to_numpy(dtype=bool)
+    declared = {(sv, q) for sv, spec in surveys.items()
+                for q, qs in ((spec or {}).get("questions") or {}).items()
+                if str((qs or {}).get("type", "")) == "free_text"}
+    pairs = list(zip(r["survey"].astype(str), r["question"].astype(str), strict=True))
+    free_q = {p for p, f in zip(pairs, free, strict=True) if f} | declared
+    in_free_q = np.array([p in free_q for p in pairs], dtype=bool)
+    empty = (ans.isna() | (ans.str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+    r = r.assign(_empty=empty & ~in_free_q)
     g = r.groupby("survey", sort=True)
     out = pd.DataFrame({
         "count": g["response_id"].nunique(),
         "questions": g["question"].nunique(),
-        "free_text_answers": g["_free"].sum(),
         "unanswered": g["_empty"].sum(),
     }).reset_index()
-    out = out.astype({"count": "int64", "questions": "int64", "free_text_answers": "int64",
+    out["free_text_questions"] = [sum(1 for sv, _ in free_q if sv == str(code))
+                                  for code in out["survey"]]
+    out = out.astype({"count": "int64", "questions": "int64", "free_text_questions": "int64",
                       "unanswered": "int64"})
-    surveys = dataset.config.surveys or {}
 
     def _label(code):
         spec = surveys.get(code) or {}

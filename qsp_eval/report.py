@@ -698,6 +698,28 @@ def run_notebooks(paths, out_dir, parameters: dict, *, timeout=DEFAULT_TIMEOUT,
     return executed
 
 
+def _relative_paths(folder: Path, replace: dict) -> None:
+    """Replace absolute paths (source, output, notebooks) in the executed notebooks.
+
+    Papermill writes the parameters and its metadata with the absolute paths
+    of the run, which may carry a user or file name; the published notebooks
+    say ``"example"`` and ``"."`` instead (disclosure, issue 10).
+    """
+    import json
+
+    from .io import read_text_file
+
+    pairs = sorted(((json.dumps(a)[1:-1], json.dumps(b)[1:-1]) for a, b in replace.items()),
+                   key=lambda ab: -len(ab[0]))
+    for nb in sorted(Path(folder).glob("*.ipynb")):
+        text = read_text_file(nb)
+        new = text
+        for a, b in pairs:
+            new = new.replace(a, b)
+        if new != text:
+            write_text(new, nb)
+
+
 def _own_kernel_manager_class():
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import KernelManager
@@ -1364,6 +1386,8 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
                 executed = run_notebooks(paths, tmp / "notebooks", run_params,
                                          timeout=timeout, progress=say, lang=lang,
                                          engine=engine)
+            _relative_paths(tmp / "notebooks", {str(tmp): ".", str(source): source.name,
+                                                 str(paths[0].parent): "notebooks"})
             say(tr("Assemblage du rapport...", "Assembling the report...", lang))
             if saver is not None:
                 saver.wait()  # figures and .docx files written

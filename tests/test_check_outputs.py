@@ -303,3 +303,26 @@ def test_a_long_number_is_not_a_pseudonym(tmp_path):
     assert check_text("borne 1234567890123456.0", rules=rules) == []
     assert [f.kind for f in check_text("code 1234567890123456", rules=rules)] == ["pseudonym"]
     assert [f.kind for f in check_text(f"code {PSEUDONYM}.", rules=rules)] == ["pseudonym"]
+
+
+def test_hex_token_of_pseudonym_length_anywhere(tmp_path):
+    # issue 10: a 64-hex string (a full HMAC) at the end of a CSV row, in a free cell, was not
+    # caught (only exactly 16 hex characters were); a checksum announced as such is not a
+    # pseudonym ("sha256": "..." in manifest.json, data_checksum).
+    clean_folder(tmp_path)
+    (tmp_path / "tables" / "sessions.csv").write_text(
+        "period,sessions,note\n2023,43,ok\n2024,44," + "ab12" * 16 + "\n", encoding="utf-8")
+    assert [(f.file, f.kind) for f in scan_outputs(tmp_path)] == [
+        ("tables/sessions.csv", "pseudonym")]
+    (tmp_path / "tables" / "sessions.csv").unlink()
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"data_checksum": "c" * 64, "files": [{"path": "a.csv", "sha256": "d0" * 32}]}),
+        encoding="utf-8")
+    assert scan_outputs(tmp_path) == []
+    (tmp_path / "notes.txt").write_text("code 3fa94c0d12ab67e9aa\n", encoding="utf-8")
+    assert [f.kind for f in scan_outputs(tmp_path)] == ["pseudonym"]
+
+
+def test_command_intruder_option_on_a_clean_folder(tmp_path, capsys):
+    clean_folder(tmp_path)
+    assert main(["check-outputs", str(tmp_path), "--intruder"]) == 0

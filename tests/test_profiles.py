@@ -18,6 +18,14 @@ TANB = {"gender": {"tanb": {"label_fr": "Personnes TANB", "label_en": "TANB peop
                             "members": ["trans_woman", "trans_man", "non_binary", "agender"]}}}
 
 
+
+def _ba_exact(*args, **kwargs):
+    """before_after_events cut at the event day itself, shares among known answers (the
+    behaviour these hand-made tests were written for; the default aligns with years)."""
+    kwargs.setdefault("align", None)
+    kwargs.setdefault("among", "known")
+    return P.before_after_events(*args, **kwargs)
+
 def _ds():
     """2022: one held session nobody came to.  2023: S1 (Jan), S2 (Feb).  2024: S3.
 
@@ -229,7 +237,7 @@ def test_inputs_not_mutated():
     P.newcomers_profile(ds)
     from qsp_eval.schema import Event
 
-    ba = P.before_after_events(ds, [Event(pd.Timestamp("2023-01-15").date(), "x", "x")],
+    ba = _ba_exact(ds, [Event(pd.Timestamp("2023-01-15").date(), "x", "x")],
                                include_change=False)
     assert len(ba) > 0
     comp = P.composition(ds, fields=["chemsex"], unit="visits")
@@ -334,7 +342,7 @@ def _wilson(x, n, z=1.959963984540054):
 
 
 def test_before_after_events_cis_men_chemsex_by_hand():
-    r = P.before_after_events(_ba_ds(change=False), fields=["gender"])
+    r = _ba_exact(_ba_ds(change=False), fields=["gender"])
     assert set(r["event"]) == {"2023-05-15"} and set(r["event_kind"]) == {"context"}
     y = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "yes")].set_index("period")
     # before: p1-p4 out of 10 distinct people (the visit without a code is not a person)
@@ -381,7 +389,7 @@ def test_before_after_events_cis_men_chemsex_by_hand():
 
 
 def test_before_after_events_change_window_and_no_events():
-    r = P.before_after_events(_ba_ds(), fields=[])
+    r = _ba_exact(_ba_ds(), fields=[])
     # the change start (2023-07-01) is added as a second event, in date order
     assert list(dict.fromkeys(r["event"])) == ["2023-05-15", "2023-07-01"]
     ch = r.loc[(r["event"] == "2023-07-01") & (r["group"] == "yes")].set_index("period")
@@ -390,18 +398,18 @@ def test_before_after_events_change_window_and_no_events():
     # p2, p3, p4 (p1 said "no" on S2, his most recent known answer) and q1 -> 4
     # after: S3 only -> q1 (chemsex unknown on that side) -> 0 of 1
     assert ch["count"].tolist() == [4, 0] and ch["denominator"].tolist() == [14, 1]
-    assert len(P.before_after_events(_ba_ds(), fields=[], include_change=False)["event"]
+    assert len(_ba_exact(_ba_ds(), fields=[], include_change=False)["event"]
                .unique()) == 1
     # a one-year window around 2023-05-15 keeps all three sessions (same result)
-    w = P.before_after_events(_ba_ds(change=False), fields=[], window_years=1)
-    full = P.before_after_events(_ba_ds(change=False), fields=[])
+    w = _ba_exact(_ba_ds(change=False), fields=[], window_years=1)
+    full = _ba_exact(_ba_ds(change=False), fields=[])
     pd.testing.assert_frame_equal(w, full)
-    empty = P.before_after_events(_ba_ds(events=False, change=False))
+    empty = _ba_exact(_ba_ds(events=False, change=False))
     assert empty.empty and "event" in empty.columns and "difference" in empty.columns
     with pytest.raises(ParameterError):
-        P.before_after_events(_ba_ds(), derived=["nope"])
+        _ba_exact(_ba_ds(), derived=["nope"])
     with pytest.raises(ParameterError):
-        P.before_after_events(_ba_ds(), window_years=0)
+        _ba_exact(_ba_ds(), window_years=0)
 
 
 def test_before_after_events_window_drops_far_sessions():
@@ -418,8 +426,8 @@ def test_before_after_events_window_drops_far_sessions():
                         "chemsex": "no"}])
     ev = [Event(date(2023, 5, 15), "x", "x")]
     # all data: before = old (yes) + a (no) -> 1/2; one-year window: a only -> 0/1
-    full = P.before_after_events(ds, ev, fields=[], include_change=False)
-    win = P.before_after_events(ds, ev, fields=[], include_change=False, window_years=1)
+    full = _ba_exact(ds, ev, fields=[], include_change=False)
+    win = _ba_exact(ds, ev, fields=[], include_change=False, window_years=1)
     yb = (full["group"] == "yes") & (full["period"] == "before")
     assert full.loc[yb, ["count", "denominator"]].values.tolist() == [[1, 2]]
     assert win.loc[yb, ["count", "denominator"]].values.tolist() == [[0, 1]]
@@ -431,7 +439,7 @@ def test_before_after_events_hides_a_difference_that_would_give_back_a_hidden_si
 
     rules = DisclosureRules()  # threshold 5
     ds = _ba_ds(change=False)
-    r = P.before_after_events(ds, fields=["gender"], rules=rules)
+    r = _ba_exact(ds, fields=["gender"], rules=rules)
     prot = protect_table(r, rules=rules, kind="person", by=P.BEFORE_AFTER_BY)
     keys = ["event", "field", "level", "group", "unit"]
     for _, g in prot.groupby(keys):
@@ -442,7 +450,7 @@ def test_before_after_events_hides_a_difference_that_would_give_back_a_hidden_si
     assert y["difference"].isna().all() and y["diff_ci_low"].isna().all()
     assert y["count"].tolist() == [4, 1]  # the exact counts stay: the publisher hides them
     # without rules, nothing is blanked
-    r0 = P.before_after_events(ds, fields=["gender"])
+    r0 = _ba_exact(ds, fields=["gender"])
     assert r0["difference"].notna().all()
 
 
@@ -456,8 +464,63 @@ def test_before_after_events_change_on_the_day_of_an_event_keeps_two_keys():
                            change=Change("theming", date(2023, 5, 15), "T", "T"))
     import dataclasses
 
-    r = P.before_after_events(dataclasses.replace(ds, config=cfg), fields=[])
+    r = _ba_exact(dataclasses.replace(ds, config=cfg), fields=[])
     assert list(dict.fromkeys(r["event"])) == ["2023-05-15", "2023-05-15 (change)"]
     # same data on both: 4/10 before, 1/6 after for each key
     y = r.loc[r["group"] == "yes"]
     assert y["count"].tolist() == [4, 1, 4, 1]
+
+
+def test_before_after_events_aligned_with_the_years():
+    # issue 10: sides cut at the 1 January nearest to the event, so that a one-year side is
+    # a published profile year. Event 2023-05-15: 1 Jan 2023 is 134 days before, 1 Jan 2024
+    # 231 days after -> cut 2023-01-01: before = 2022, after = 2023.
+    from datetime import date
+
+    from qsp_eval.schema import Event
+
+    days = ("2022-06-01", "2022-12-28", "2023-01-04", "2023-06-07")
+    visits = [{"date": "2022-06-01", "person_id": "a", "gender": "cis_man", "chemsex": "yes"},
+              {"date": "2022-12-28", "person_id": "b", "gender": "cis_woman"},
+              {"date": "2023-01-04", "person_id": "a", "gender": "cis_man", "chemsex": "yes"},
+              {"date": "2023-06-07", "person_id": "c"},
+              {"date": "2023-06-07", "person_id": "d", "gender": "cis_man", "chemsex": "no"}]
+    ds = make_dataset([{"date": d} for d in days], visits)
+    ev = [Event(date(2023, 5, 15), "x", "x")]
+    r = P.before_after_events(ds, ev, fields=["gender"], include_change=False, window_years=1)
+    assert set(r["event"]) == {"2023-05-15"} and set(r["event_date"]) == {"2023-05-15"}
+    g = r.loc[(r["field"] == "gender") & (r["group"] == "cis_man")].set_index("period")
+    # 2022: a, b -> cis men 1 of 2; 2023: a, c, d -> 2 of 3 (among all: c not stated counts)
+    assert g["window"].tolist() == ["2022", "2023"]
+    assert g["count"].tolist() == [1, 2] and g["denominator"].tolist() == [2, 3]
+    assert (g["among"] == "all").all()
+    unk = r.loc[(r["field"] == "gender") & (r["group"] == "unknown")].set_index("period")
+    assert unk["count"].tolist() == [0, 1]
+    y = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "yes")].set_index("period")
+    assert y["count"].tolist() == [1, 1] and y["denominator"].tolist() == [2, 3]
+    # the same cells as the profile tables' years
+    comp = P.composition(ds, fields=["gender"], unit="people")
+    c = comp.loc[(comp["group"] == "cis_man") & (comp["level"] == "detail")].set_index("period")
+    assert c.loc[["2022", "2023"], "count"].tolist() == [1, 2]
+    assert c.loc[["2022", "2023"], "denominator"].tolist() == [2, 3]
+    assert P.cis_men_chemsex_by_year(ds) == {"2022": 1, "2023": 1}
+
+
+def test_before_after_events_hidden_pair_loses_its_test_name():
+    from qsp_eval.disclosure import DisclosureRules
+
+    r = P.before_after_events(_ba_ds(change=False), fields=["gender"], rules=DisclosureRules())
+    y = r.loc[(r["field"] == "chemsex_cis_men") & (r["group"] == "yes")]
+    # 4 before (< 5): the pair is hidden, and so is the name of the test (Fisher here)
+    assert y["test"].isna().all() and y["p_value"].isna().all()
+
+
+def test_profile_tests_keep_a_row_for_an_empty_group():
+    # chemsex "yes" never answered: its two rows stay (test and statistic empty), so that a
+    # missing row does not tell that the group is empty
+    ds = make_dataset([{"date": "2022-01-05"}, {"date": "2023-01-04"}],
+                      visits=[{"date": "2022-01-05", "chemsex": "no"}] * 3
+                      + [{"date": "2023-01-04", "chemsex": "no"}] * 3)
+    t = P.profile_tests(P.composition(ds, fields=["chemsex"], unit="visits"), unit="visits")
+    yes = t.loc[t["group"] == "yes"]
+    assert len(yes) == 2 and yes["test"].isna().all() and yes["p_value"].isna().all()

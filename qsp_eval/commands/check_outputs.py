@@ -34,7 +34,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser) -> None:
-    """Declare DIR, --threshold, --preset and --pseudonyms."""
+    """Declare DIR, --threshold, --preset, --intruder and --pseudonyms."""
     parser.add_argument(
         "folder", metavar="DIR",
         help=tr("dossier de résultats à vérifier", "output folder to check"),
@@ -49,6 +49,15 @@ def add_arguments(parser) -> None:
         "--preset", choices=("default", "strict"), default=None,
         help=tr("préréglage de règles (default : seuil 5 ; strict : seuil 11)",
                 "rules preset (default: threshold 5; strict: threshold 11)"),
+    )
+    parser.add_argument(
+        "--intruder", action="store_true",
+        help=tr("attaque aussi le dossier en combinant tous ses tableaux (programmation en "
+                "nombres entiers, quelques secondes) : une case masquée retrouvée ou réduite à "
+                "moins de t valeurs non nulles est signalée",
+                "also attack the folder by combining all its tables (integer programming, a "
+                "few seconds): a hidden cell recovered or narrowed to fewer than t non-zero "
+                "values is reported"),
     )
     parser.add_argument(
         "--pseudonyms", metavar="FILE", default=None,
@@ -94,6 +103,10 @@ def run(args) -> int:
         pseudonyms = [x.strip() for x in read_text_file(p).splitlines() if x.strip()]
     findings = scan_outputs(folder, rules=rules, pseudonyms=pseudonyms, lang=lang,
                             include_notices=True)
+    if getattr(args, "intruder", False):
+        from ..disclosure import intruder_findings
+
+        findings = list(findings) + intruder_findings(folder, rules=rules)
     errors = [f for f in findings if f.severity == "error"]
     notices = [f for f in findings if f.severity != "error"]
     for f in errors:
