@@ -795,6 +795,12 @@ def _before_after(ctx) -> list[str]:
             sides = []
             for r, s in ((b, sb), (a, sa)):
                 n = ctx.person_count(r["denominator"])
+                win = r.get("window")
+                win = "" if win is None or pd.isna(win) or not str(win).strip() else str(win)
+                if win:  # a reporting period: "42 % en 2022 (67 personnes)"
+                    sides.append(f"{s} {ctx.tr('en', 'in')} {win} "
+                                 f"({n} {ctx.tr('personnes', 'people')})")
+                    continue
                 m = _side_months(r, ctx.lang)
                 sides.append(f"{s} ({n} {ctx.tr('personnes', 'people')}"
                              + (f", {m})" if m else ")"))
@@ -807,11 +813,11 @@ def _before_after(ctx) -> list[str]:
                     f", a difference of {_points(d, 'en')} points (95% CI {_points(lo, 'en')} "
                     f"to {_points(hi, 'en')})")
             lines.append("- " + ctx.tr(
-                f"Depuis le {what}, la part des hommes cis pratiquant le chemsex parmi les "
+                f"Autour du {what}, la part des hommes cis pratiquant le chemsex parmi les "
                 f"personnes différentes accueillies est passée de {sides[0]} à {sides[1]}{diff} ; "
                 "cette évolution coïncide avec l'événement, elle ne montre pas qu'il en est "
                 "la cause.",
-                f"Since {what}, the share of cis men practising chemsex among the different "
+                f"Around {what}, the share of cis men practising chemsex among the different "
                 f"people welcomed went from {sides[0]} to {sides[1]}{diff}; this change coincides "
                 "with the event, it does not show that the event caused it."))
         else:

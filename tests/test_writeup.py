@@ -566,7 +566,7 @@ def test_before_after_sentence_exact():
     text = build_writeup({"profiles_before_after": _ba_table()}, config=_cfg())
     lines = [x for x in text.splitlines() if "hommes cis" in x]
     assert lines == [
-        "- Depuis le 15 mai 2023 (ouverture d'un service chemsex à proximité), la part des "
+        "- Autour du 15 mai 2023 (ouverture d'un service chemsex à proximité), la part des "
         "hommes cis pratiquant le chemsex parmi les personnes différentes accueillies est "
         f"passée de 36{NBSP}% (100 personnes, novembre 2021–mai 2023) à 9{NBSP}% (100 "
         "personnes, mai 2023–décembre 2024), soit une différence de \u221227 points "
@@ -577,7 +577,7 @@ def test_before_after_sentence_exact():
     assert head < text.index(lines[0]) < text.index("###", head + 3)
     assert "cause" in lines[0] and "causé" not in lines[0]
     en = build_writeup({"profiles_before_after": _ba_table()}, config=_cfg(), lang="en")
-    assert ("- Since 15 May 2023 (a dedicated chemsex service opens nearby), the share of cis "
+    assert ("- Around 15 May 2023 (a dedicated chemsex service opens nearby), the share of cis "
             "men practising chemsex among the different people welcomed went from 36% (100 "
             "people, November 2021–May 2023) to 9% (100 people, May 2023–December 2024), a "
             "difference of \u221227 points (95% CI \u221238 to \u221215); this change coincides "
@@ -585,6 +585,18 @@ def test_before_after_sentence_exact():
     from qsp_eval.disclosure import DisclosureRules, check_text
 
     assert check_text(text, rules=DisclosureRules()) == []
+
+
+def test_before_after_sentence_with_yearly_windows():
+    # windows aligned with reporting years (profiles.before_after_events, align="year"): the
+    # sides are named by their year, 36/100 -> "36 % en 2022", 9/100 -> "9 % en 2023"
+    t = _ba_table()
+    t["window"] = t["period"].map({"before": "2022", "after": "2023"})
+    text = build_writeup({"profiles_before_after": t}, config=_cfg())
+    line = next(x for x in text.splitlines() if "hommes cis" in x)
+    assert (f"est passée de 36{NBSP}% en 2022 (100 personnes) à 9{NBSP}% en 2023 "
+            "(100 personnes), soit") in line
+    assert line.startswith("- Autour du 15 mai 2023 (")
 
 
 def test_before_after_sentence_suppressed_side():
