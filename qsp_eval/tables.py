@@ -351,6 +351,13 @@ def _composition(df, name, lang, rules, config):
     return ReaderTable(cols, rows, cap, _hidden_note(rules, lang), fold=len(rows) > FOLD_ROWS)
 
 
+def _window_text(v) -> str:
+    """A window label as published: 2022.0 (read back from a CSV) -> "2022"."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _before_after(df, name, lang, rules, config):
     parts = []
     for ev, erecs in _group(df.to_dict("records"), "event").items():
@@ -360,12 +367,27 @@ def _before_after(df, name, lang, rules, config):
         b = [r for r in erecs if r["period"] == "before"]
         a = [r for r in erecs if r["period"] == "after"]
         span = ""
-        if b and a and "period_start" in r0:
+        if b and a and not _na(b[0].get("window")) and not _na(a[0].get("window")):
+            bw, aw = _window_text(b[0]["window"]), _window_text(a[0]["window"])
+            span = tr(f" — avant : {bw} ; après : {aw}", f" — before: {bw}; after: {aw}", lang)
+        elif b and a and "period_start" in r0 and not any(
+                _na(x.get(c)) for x in (b[0], a[0]) for c in ("period_start", "period_end")):
             b0, b1 = _date(b[0]["period_start"], lang), _date(b[0]["period_end"], lang)
             a0, a1 = _date(a[0]["period_start"], lang), _date(a[0]["period_end"], lang)
             span = tr(f" — avant : du {b0} au {b1} ; après : du {a0} au {a1}",
                       f" — before: {b0} to {b1}; after: {a0} to {a1}", lang)
         parts.append([f"{lab} ({kind}, {_date(r0.get('event_date', ev), lang)}){span}"])
+        empty = [sd for sd, recs in (("before", b), ("after", a))
+                 if not any(not _na(r.get("denominator")) and float(r["denominator"]) > 0
+                            for r in recs)]
+        if empty:  # no one recorded on one side (the event is at the edge of the data)
+            parts.append(["· " + tr(
+                "Pas de comparaison : aucune personne enregistrée "
+                + ("avant" if empty[0] == "before" else "après") + " l'événement dans les données.",
+                "No comparison: no one recorded "
+                + ("before" if empty[0] == "before" else "after") + " the event in the data.",
+                lang)])
+            continue
         for f, frecs in _group(erecs, "field").items():
             bd = [r["denominator"] for r in frecs if r["period"] == "before"]
             ad = [r["denominator"] for r in frecs if r["period"] == "after"]
@@ -392,10 +414,16 @@ def _before_after(df, name, lang, rules, config):
     cols = [tr("Groupe", "Group", lang), tr("Avant", "Before", lang), tr("Après", "After", lang),
             tr("Différence en points (IC 95 %)", "Difference in points (95% CI)", lang),
             tr("p", "p", lang)]
-    cap = tr("Part des personnes différentes de chaque côté (effectif) ; parts parmi les réponses "
-             "renseignées, sauf « Hommes cis pratiquant le chemsex » (parmi toutes).",
-             "Share of the different people on each side (count); shares among stated answers, "
-             "except 'Cis men practising chemsex' (among all).", lang)
+    if "among" in df.columns and (df["among"].astype(str) == "all").all():
+        cap = tr("Part des personnes différentes de chaque côté (effectif), parmi toutes les "
+                 "personnes de la période, non-réponses comprises.",
+                 "Share of the different people on each side (count), among everyone of the "
+                 "period, answers not stated included.", lang)
+    else:
+        cap = tr("Part des personnes différentes de chaque côté (effectif) ; parts parmi les "
+                 "réponses renseignées, sauf « Hommes cis pratiquant le chemsex » (parmi toutes).",
+                 "Share of the different people on each side (count); shares among stated "
+                 "answers, except 'Cis men practising chemsex' (among all).", lang)
     return ReaderTable(cols, parts, cap, _hidden_note(rules, lang), fold=True)
 
 
