@@ -9,8 +9,8 @@ It measures, in fresh processes (wall-clock time, median of ``--repeat`` runs):
 - the floor: ``python -c "import pandas, statsmodels.api, seaborn"``;
 - the report: ``qsp-eval report SOURCE --out <temporary folder>``;
 
-and prints both and their ratio. Issue 7 asks for a ratio of at most 4.
-Exit status 0 when the ratio is at most ``--max-ratio`` (default 4), else 1.
+and prints both and their ratio. The limit is 4.2 (since 2026-12-01); the aim is 2.5.
+Exit status 0 when the ratio is at most ``--max-ratio`` (default 4.2), else 1.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--source", default="data/example")
-    ap.add_argument("--max-ratio", type=float, default=4.0)
+    ap.add_argument("--max-ratio", type=float, default=4.2)
     args = ap.parse_args(argv)
     py = sys.executable
     exe = Path(py).with_name("qsp-eval")
