@@ -1615,11 +1615,10 @@ def _add_table(doc, item: Mapping, number: int, lang: str) -> None:
 
 def _add_figure(doc, item: Mapping, number: int, lang: str) -> None:
     """A key figure (PNG already drawn for the report) with its caption below."""
+    from io import BytesIO
     from pathlib import Path
 
     from docx.shared import Cm
-
-    from io import BytesIO
 
     from .io import read_binary
 

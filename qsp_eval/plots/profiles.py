@@ -7,6 +7,7 @@ no statistics are computed here.  Titles say whether the unit is visits or peopl
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..errors import ParameterError
 from ..i18n import tr
@@ -113,19 +114,23 @@ def plot_composition(result, *, field: str, unit: str = "people", level: str | N
     bottom = np.zeros(len(periods))
     for g, col in zip(groups, cols):
         s = sub.loc[sub["group"] == g].set_index("period")["share"].reindex(periods)
-        h = 100 * np.nan_to_num(s.to_numpy(dtype=float))
+        h = 100 * np.nan_to_num(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float,
+                                                                            na_value=np.nan))
         ax.bar(x, h, bottom=bottom, color=col, width=0.7,
                label=group_label(field, g, config, lang))
         bottom += h
     den = sub.drop_duplicates("period").set_index("period")["denominator"].reindex(periods)
     # cells hidden by disclosure control (NA shares): one labelled part, so each bar reaches 100
-    rest = np.where(den.fillna(0).to_numpy(dtype=float) > 0, 100 - bottom, 0)
+    # a period whose denominator is itself hidden is all hidden (not "n = 0": there were people)
+    den_v = pd.to_numeric(den, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    rest = np.where(np.isnan(den_v) | (den_v > 0), 100 - bottom, 0)
     rest = np.where(rest > 0.5, rest, 0)
     if rest.any():
         ax.bar(x, rest, bottom=bottom, color="#FFFFFF", edgecolor="#888888", hatch="////",
                linewidth=0.5, width=0.7, label=_hidden_label(sub, lang))
 
-    ax.set_xticks(x, [f"{p}\n(n = {int(n)})" for p, n in zip(periods, den.fillna(0))])
+    nd = tr("n.d.", "n/a", lang)
+    ax.set_xticks(x, [f"{p}\n(n = {nd if np.isnan(n) else int(n)})" for p, n in zip(periods, den_v)])
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     name = tr(*_FIELD.get(field, (field, field)), lang)
