@@ -681,12 +681,19 @@ def _profile_sentence(ctx, noun, p, r, others) -> str:
             parts.append(ctx.tr(f"{otext} en {o['period']}", f"{otext} in {o['period']}")
                          + _share_interval(ctx, o))
         else:
-            hidden.append(o["period"])
+            hidden.append(o)
     comp = ""
     if parts:
         comp = ctx.tr(", contre ", ", against ") + _join(parts, ctx.lang)
-    if hidden:
-        comp += ctx.tr(" ; ", "; ") + _too_few(ctx, hidden)
+    # a cell hidden to protect another one (secondary suppression) is not "too few people"
+    small = [o["period"] for o in hidden if str(o.get("suppression", "")) != "secondary"]
+    other = [o["period"] for o in hidden if str(o.get("suppression", "")) == "secondary"]
+    if small:
+        comp += ctx.tr(" ; ", "; ") + _too_few(ctx, small)
+    if other:
+        when = _join([str(q) for q in other], ctx.lang)
+        comp += ctx.tr(f" ; non publié en {when} pour protéger de petits effectifs voisins",
+                       f"; not published in {when}, to protect small neighbouring counts")
     if kind == "share":
         return ctx.tr(f"En {p}, les {noun} représentaient {text}{_share_interval(ctx, r)} des "
                       f"{den} personnes différentes accueillies{comp}.",

@@ -535,6 +535,21 @@ def test_profile_sentence_names_first_and_previous_periods():
             "effectif trop petit pour être publié en 2021.") in text
 
 
+def test_profile_sentence_says_why_a_large_cell_is_hidden():
+    # 2022: 30 of 91 hidden only to protect a small "not stated" cell beside it (secondary
+    # suppression): that is not "too few people", and must not be worded so
+    prof = pd.DataFrame({"period": ["2022", "2023"], "field": "chemsex", "level": "detail",
+                         "group": "yes", "unit": "people", "count": [pd.NA, 40],
+                         "denominator": [91, 100], "suppression": ["secondary", ""],
+                         "count_display": ["n.d.", "40"]})
+    text = build_writeup({"profiles_by_year": prof}, config=_cfg())
+    line = next(x for x in text.splitlines() if "chemsex" in x)
+    # 40/100 -> "40 %"
+    assert line.startswith(f"- En 2023, les personnes pratiquant le chemsex représentaient 40{NBSP}%")
+    assert "non publié en 2022 pour protéger de petits effectifs voisins" in line
+    assert "trop petit" not in line
+
+
 # ---------------------------------------------------------------------------
 # Before/after a context event (profiles_before_after)
 # ---------------------------------------------------------------------------
