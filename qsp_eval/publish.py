@@ -1674,6 +1674,14 @@ class Publisher:
         """
         from .io import write_table
 
+        evaluated = self.settings.config.change
+        precedes = (self.window is not None and evaluated is not None
+                    and self.window[1] < evaluated.start)
+        if precedes and "key" in key_figures.columns:
+            # the key figures describe the window; a window before the change has no theming
+            # figure (the answer below still says what all the data show, and says so)
+            key_figures = key_figures.loc[
+                ~key_figures["key"].astype(str).str.startswith("theming_")].reset_index(drop=True)
         write_table(key_figures, self.output_dir / "tables" / "key_figures.csv")
         cards = []
         for _, r in key_figures.iterrows():
@@ -1688,14 +1696,12 @@ class Publisher:
                 + "</div>")
         body = '<div class="keyfigures">' + "".join(cards) + "</div>"
         answer = _first_sentences(answer, 2)
-        change = self.settings.config.change
-        if answer and self.window is not None and change is not None \
-                and self.window[1] < change.start:
+        if answer and precedes:
             answer = tr(
                 f"La fenêtre choisie se termine avant le début du changement évalué "
-                f"({_fmt_day(change.start, 'fr')}) : elle le précède. Sur toutes les données : ",
+                f"({_fmt_day(evaluated.start, 'fr')}) : elle le précède. Sur toutes les données : ",
                 f"The chosen window ends before the change under evaluation starts "
-                f"({_fmt_day(change.start, 'en')}): it precedes the change. On all the data: ",
+                f"({_fmt_day(evaluated.start, 'en')}): it precedes the change. On all the data: ",
                 self.lang) + answer[:1].lower() + answer[1:]
         if answer:
             body += ('<p class="answer"><strong>' + html.escape(

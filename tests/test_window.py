@@ -245,6 +245,8 @@ def test_window_is_stated_on_the_first_page_and_in_the_manifest(run_2022_2023):
     # headline 2023 (last full year of the window): 234 visits, +91 against 143 in 2022
     assert visits["period"] == "2023" and visits["value"] == "234"
     assert visits["change"] == "+91 vs 2022"
+    # the key figures describe the window: no theming figure for a window before the change
+    assert not kf["key"].str.startswith("theming_").any()
 
 
 def test_window_from_november_2021_french_writeup(run_from_november_2021, example_truth):
