@@ -1422,11 +1422,15 @@ def protect_tests(tests, published: Iterable = (), *, rules: DisclosureRules | N
     published = [t for t in published if t is not None]
     rounded = bool(rules is not None and getattr(rules, "round_to", None))
     withheld = []
+    seen: dict = {}  # many test rows share a field, unit and level: look their cells up once
     for _, row in out.iterrows():
         level = row["level"] if "level" in out.columns and not _isna(row["level"]) else None
         among = str(row["among"]) if "among" in out.columns and not _isna(row["among"]) \
             else "known"
-        info = _test_cells(published, row["field"], row["unit"], level)
+        key = (str(row["field"]), str(row["unit"]), None if level is None else str(level))
+        if key not in seen:
+            seen[key] = _test_cells(published, row["field"], row["unit"], level)
+        info = seen[key]
         if info is None or rounded:
             # with a rounding base, a statistic computed on the exact counts undoes it
             withheld.append(True)
@@ -2203,7 +2207,8 @@ def manifest(rules: DisclosureRules, person_tables: Iterable[str] = (),
 
 def scan_outputs(folder, *, rules: DisclosureRules | None = None,
                  pseudonyms: Iterable[str] | None = None, lang: str = "fr",
-                 include_notices: bool = False) -> list:
+                 include_notices: bool = False, only: Iterable[str] | None = None,
+                 skip: Iterable[str] = ()) -> list:
     """Re-scan a finished output folder for anything that could disclose a person.
 
     Reads every file under ``folder``: CSV (``,`` or ``;``, UTF-8 or
@@ -2240,6 +2245,9 @@ def scan_outputs(folder, *, rules: DisclosureRules | None = None,
         preset.
     pseudonyms : iterable of str, optional
         Known pseudonyms to look for (never printed).
+    only, skip : iterable of str, optional
+        Relative paths (``tables/tables.xlsx``) to scan alone, or to leave out (a file
+        scanned separately, e.g. by the report's worker while the HTML is built).
     lang : {"fr", "en"}
         Language of the locations.
     include_notices : bool
@@ -2281,9 +2289,11 @@ def scan_outputs(folder, *, rules: DisclosureRules | None = None,
                 rules = None
     rules = rules or DisclosureRules()
     out: list = []
+    only = None if only is None else {str(x) for x in only}
+    skip = {str(x) for x in skip}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        if rel == MANIFEST_NAME:
+        if rel == MANIFEST_NAME or rel in skip or (only is not None and rel not in only):
             continue
         ext = path.suffix.lower()
         try:

@@ -59,6 +59,8 @@ __all__ = [
     "write_text",
     "read_published_tables",
     "write_workbook",
+    "write_workbook_scanned",
+    "WORKBOOK_PATH",
     "report_subtitle",
     "window_dataset",
     "resolve_path",
@@ -2217,8 +2219,26 @@ def report_subtitle(dataset, *, lang: str = "fr", window=None) -> str:
     return " · ".join(parts)
 
 
-def scan_folder(folder, dataset=None) -> None:
+WORKBOOK_PATH = "tables/tables.xlsx"
+
+
+def write_workbook_scanned(folder, lang: str = "fr", config=None, *, scan: bool = True) -> list:
+    """:func:`write_workbook`, then the disclosure scan of that workbook alone (its findings).
+
+    Run by the report while its worker finishes the figures (reading the workbook back is the
+    slowest part of the scan); :func:`scan_folder` then skips it and adds these findings.
+    """
+    path = write_workbook(folder, lang, config)
+    mod = _disclosure()
+    if path is None or mod is None or not scan:
+        return []
+    return list(mod.scan_outputs(folder, only=[WORKBOOK_PATH]))
+
+
+def scan_folder(folder, dataset=None, *, skip=(), findings=()) -> None:
     """Run :func:`qsp_eval.disclosure.scan_outputs` on a finished folder; raise if it finds anything.
+
+    ``skip`` lists relative paths already scanned elsewhere, whose ``findings`` are added.
 
     Raises
     ------
@@ -2230,7 +2250,7 @@ def scan_folder(folder, dataset=None) -> None:
         raise DisclosureError(
             "Contrôle de diffusion indisponible : le rapport n'est pas publié.",
             "Disclosure control unavailable: the report is not published.")
-    findings = mod.scan_outputs(folder)
+    findings = list(findings) + list(mod.scan_outputs(folder, skip=skip))
     if findings:
         lines = [str(f.format("fr")) if hasattr(f, "format") else str(f) for f in findings]
         lines_en = [str(f.format("en")) if hasattr(f, "format") else str(f) for f in findings]

