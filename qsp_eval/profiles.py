@@ -329,7 +329,7 @@ def group_share(comp: pd.DataFrame, field: str, group: str, *, unit: str = "peop
 
 def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
                   level: str | None = None, among: str = "known", groups=None,
-                  n_sim: int = 20000, seed: int = 20231) -> pd.DataFrame:
+                  n_sim: int = 20000, seed: int = 20231, skip=None) -> pd.DataFrame:
     """Trend and homogeneity tests of profile shares across ordered periods.
 
     For each field (single-choice fields only) and unit:
@@ -347,6 +347,12 @@ def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
     the ``unknown`` answers out of the tables (the question is whether the
     known public changes; a change in recording would otherwise look like a
     shift); ``among == "all"`` keeps "not stated" as a category.
+
+    ``skip`` (optional) is called once with the rows to compute (columns ``field``,
+    ``unit``, ``level``, ``among``, ``group``) and returns a boolean per row: ``True``
+    rows are not computed (``test`` empty, statistics NaN) -- the report passes the
+    disclosure check's verdict (:meth:`qsp_eval.publish.Publisher.withheld_tests`), so
+    tests it would withhold anyway cost nothing; the published table is the same.
 
     Returns
     -------
@@ -376,7 +382,7 @@ def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
     sub = comp.loc[(comp["unit"] == unit) & ~comp["multi"].astype(bool)]
     if fields is not None:
         sub = sub.loc[sub["field"].isin(list(fields))]
-    rows = []
+    plan = []  # (field, level, table, base) computed once, then the rows
     for field, f in sub.groupby("field", sort=False):
         lev = level
         if lev is None:
@@ -391,15 +397,29 @@ def profile_tests(comp: pd.DataFrame, *, fields=None, unit: str = "people",
         tab = tab.loc[:, tab.sum(axis=0) > 0]
         base = {"field": field, "unit": unit, "level": lev, "among": among,
                 "periods": tab.shape[1]}
-        r = homogeneity_test(tab.to_numpy(), n_sim=n_sim, seed=seed)
-        rows.append({**base, "group": "*", "test": r["test"], "statistic": r["statistic"],
-                     "df": r["df"], "p_value": r["p_value"], "n": r["n"]})
+        plan.append((base, tab))
+    keys = [{**base, "group": g} for base, tab in plan
+            for g in ["*"] + [g for g in tab.index if groups is None or g in groups]]
+    skipped = set()
+    if skip is not None and keys:
+        flags = skip(pd.DataFrame(keys)[["field", "unit", "level", "among", "group"]])
+        skipped = {(k["field"], k["group"]) for k, s in zip(keys, flags, strict=True) if s}
+    rows = []
+    for base, tab in plan:
+        field = base["field"]
         totals = tab.sum(axis=0).to_numpy()
+        if (field, "*") in skipped:
+            rows.append({**base, "group": "*", "test": None, "statistic": np.nan,
+                         "df": np.nan, "p_value": np.nan, "n": int(totals.sum())})
+        else:
+            r = homogeneity_test(tab.to_numpy(), n_sim=n_sim, seed=seed)
+            rows.append({**base, "group": "*", "test": r["test"], "statistic": r["statistic"],
+                         "df": r["df"], "p_value": r["p_value"], "n": r["n"]})
         for g in tab.index:
             if groups is not None and g not in groups:
                 continue
             x = tab.loc[g].to_numpy()
-            if x.sum() == 0:
+            if x.sum() == 0 or (field, g) in skipped:
                 # a fixed row set: a missing row would tell that the group is empty
                 for _ in range(2):
                     rows.append({**base, "group": g, "test": None, "statistic": np.nan,

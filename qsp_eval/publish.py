@@ -1666,6 +1666,23 @@ class Publisher:
         self._show_table(view.reset_index(drop=True), name, title=title, person=person)
         return None
 
+    def withheld_tests(self, rows):
+        """Which test rows the disclosure check would withhold, given what is published so far.
+
+        ``rows`` has the columns ``field``, ``unit``, ``level``, ``among``, ``group``;
+        returns a boolean array (``True`` = withheld). Passed as ``skip`` to
+        :func:`qsp_eval.profiles.profile_tests`, so that tests that cannot be published are
+        not computed; :meth:`table` still applies the same check to what is computed.
+
+        Examples
+        --------
+        >>> # profiles.profile_tests(exact, skip=pub.withheld_tests)
+        """
+        mod = _disclosure()
+        if mod is None:  # no disclosure control: nothing is published, nothing to compute
+            return [True] * len(rows)
+        return mod.protect_tests(rows, self.person_tables, rules=self.rules)["withheld"].to_numpy()
+
     def summary(self, key_figures, answer: str = "") -> None:
         """Publish the coordinator's key figures (``tables/key_figures.csv``) and show them as cards.
 

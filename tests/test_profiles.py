@@ -524,3 +524,34 @@ def test_profile_tests_keep_a_row_for_an_empty_group():
     t = P.profile_tests(P.composition(ds, fields=["chemsex"], unit="visits"), unit="visits")
     yes = t.loc[t["group"] == "yes"]
     assert len(yes) == 2 and yes["test"].isna().all() and yes["p_value"].isna().all()
+
+
+def test_profile_tests_skip_computes_only_what_can_be_published():
+    # Three periods of 20 people; chemsex "yes" 12, 10, 3 (the 3 is published "< 5").
+    # The disclosure check withholds the whole-distribution test ("*") and the "yes" rows
+    # (a hidden cell of theirs); "no" (all shown) stays. Skipping the withheld rows must leave
+    # the published table unchanged, and they are not computed at all (no test, no statistic).
+    from qsp_eval.disclosure import protect_tests
+    from qsp_eval.profiles import profile_tests
+
+    rows = []
+    for p, yes in (("2021", 12), ("2022", 10), ("2023", 3)):
+        for g, c in (("yes", yes), ("no", 20 - yes)):
+            rows.append({"period": p, "field": "chemsex", "level": "detail", "group": g,
+                         "unit": "people", "count": c, "denominator": 20, "multi": False})
+    comp = pd.DataFrame(rows)
+    pub = comp.assign(suppressed=(comp["count"] < 5))
+    asked = []
+
+    def skip(keys):
+        asked.append(keys.copy())
+        return protect_tests(keys, [pub])["withheld"].to_numpy()
+
+    full = protect_tests(profile_tests(comp, n_sim=200, seed=1), [pub])
+    lean = profile_tests(comp, n_sim=200, seed=1, skip=skip)
+    assert list(asked[0].columns) == ["field", "unit", "level", "among", "group"]
+    assert sorted(asked[0]["group"]) == ["*", "no", "yes"]
+    skipped = lean["group"].isin(["*", "yes"])
+    assert lean.loc[skipped, "test"].isna().all() and lean.loc[skipped, "p_value"].isna().all()
+    assert lean.loc[~skipped, "p_value"].notna().all()
+    pd.testing.assert_frame_equal(protect_tests(lean, [pub]), full, check_dtype=False)
