@@ -1394,6 +1394,8 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
             # and the .docx files (reading it back is the slowest part of the scan)
             workbook_findings = publish.write_workbook_scanned(tmp, lang, settings.config,
                                                                scan=scan)
+            if saver is not None:
+                saver.wait()  # figures and .docx files written: the HTML embeds the figures
             by_stem = {p.stem: nb for p, nb in zip(paths, executed)}
             ordered = [(s, by_stem[s]) for s in REPORT_ORDER if s in by_stem]
             ordered += [(s, nb) for s, nb in by_stem.items() if s not in REPORT_ORDER]
@@ -1406,8 +1408,6 @@ def run_report(source, out_dir, *, lang: str = "fr", parameters: dict | None = N
                                    figures_dir=tmp / "figures",
                                    footer=_folder_note(plan, lang))
             write_text(html_text, tmp / "report.html")
-            if saver is not None:
-                saver.wait()  # figures and .docx files written
         finally:
             publish._SAVER = None
             if saver is not None:
