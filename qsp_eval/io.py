@@ -709,6 +709,17 @@ def _title_notice(df, file: str):
         f"read on row {head}; row numbers in messages stay the spreadsheet's.")
 
 
+def _evaluation_beside(ev: Path, files: dict, problems: list, paths: list):
+    """Read ``evaluation.yml`` found beside the tables (``None`` on a problem, then listed)."""
+    files["evaluation"] = ev.name
+    paths.append(ev)
+    try:
+        return read_evaluation_file(ev)
+    except DataError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
 def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list]:
     """Read a data source's raw tables without validating them.
 
@@ -784,12 +795,7 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list]:
             paths.append(found[0])
         ev = next((entries[n] for n in _EVALUATION_NAMES if n in entries), None)
         if ev is not None:
-            files["evaluation"] = ev.name
-            try:
-                evaluation = read_evaluation_file(ev)
-            except DataError as exc:
-                problems.extend(exc.problems)
-            paths.append(ev)
+            evaluation = _evaluation_beside(ev, files, problems, paths)
     elif p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES:
         book = _Book(p, p.name)
         try:
@@ -807,12 +813,7 @@ def read_source(path) -> tuple[dict, dict | None, dict, list[Path], list]:
             ev = next((p.parent / n for n in _EVALUATION_NAMES if (p.parent / n).is_file()),
                       None)
             if ev is not None:
-                files["evaluation"] = ev.name
-                try:
-                    evaluation = read_evaluation_file(ev)
-                except DataError as exc:
-                    problems.extend(exc.problems)
-                paths.append(ev)
+                evaluation = _evaluation_beside(ev, files, problems, paths)
             elif _find_sheet(book.sheetnames, _EVALUATION_SHEET) is not None:
                 name = _find_sheet(book.sheetnames, _EVALUATION_SHEET)
                 disp = f"{p.name}[{name}]"
