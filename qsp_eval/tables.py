@@ -903,8 +903,9 @@ def reader_table(df, name: str, *, lang: str = "fr", rules=None, config=None):
     if len(df) == 0 and shaper not in (_quality_gaps, _quality_outliers, _quality_surveys):
         return ReaderTable(sentence=tr("Rien à montrer pour cette période.",
                                        "Nothing to show for this period.", lang))
-    if "status" in df.columns and len(df) and not (df["status"].astype(str) == "estimated").any():
-        # nothing in this table could be estimated: say why once instead of a grid of dashes
+    if (name.startswith("theming_") and "status" in df.columns and len(df)
+            and not (df["status"].astype(str) == "estimated").any()):
+        # nothing in this theming table could be estimated: say why once, not a grid of dashes
         notes = [str(n) for n in (df["note"].dropna().unique() if "note" in df.columns else [])
                  if str(n).strip()]
         return ReaderTable(sentence=" ".join(notes) or tr(

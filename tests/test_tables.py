@@ -212,3 +212,43 @@ def test_reader_tables_of_the_example_say_no_code(example_dataset):
         text = re.sub(r"<[^>]+>", " ", html)
         assert not re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text), name
         assert not re.findall(r"\d[.,]\d{4,}", text), name
+
+
+def test_a_theming_table_with_nothing_estimable_is_its_reason():
+    df = pd.DataFrame({"group": ["all"], "n": [2], "status": ["not_estimable"],
+                       "note": ["Trop tôt pour juger : 2 permanences depuis le début."]})
+    rt = T.reader_table(df, "theming_overall", lang="fr")
+    assert rt.sentence == "Trop tôt pour juger : 2 permanences depuis le début."
+    # a not-estimable row among estimated ones shows its note in the estimate's cell
+    df = pd.DataFrame({"term": ["level_change", "slope_change"], "rate_ratio": [1.25, np.nan],
+                       "ci_low": [0.92, np.nan], "ci_high": [1.69, np.nan],
+                       "p_value": [0.15, np.nan], "family": ["negbin", None], "n": [40, 40],
+                       "status": ["estimated", "not_estimable"],
+                       "note": ["", "pente non estimable"]})
+    rt = T.reader_table(df, "theming_its_effects", lang="fr")
+    assert rt.rows[1][1:] == ["pente non estimable", "—"]
+    assert "loi binomiale négative" in rt.caption and "nan" not in rt.caption
+
+
+def test_before_after_names_yearly_windows_and_an_event_at_the_edge():
+    ev = {"event": "2023-05-15", "event_date": "2023-05-15", "event_label_fr": "Ouverture",
+          "event_label_en": "Opening", "event_kind": "context", "field": "gender",
+          "level": "reporting", "unit": "people", "among": "all", "group": "cis_man"}
+    # data start in 2023: the "before" year (2022) holds no one
+    edge = pd.DataFrame([
+        {**ev, "period": "before", "window": np.nan, "period_start": np.nan,
+         "period_end": np.nan, "count": 0, "denominator": 0},
+        {**ev, "period": "after", "window": 2023.0, "period_start": "2023-01-04",
+         "period_end": "2023-12-27", "count": 40, "denominator": 76, "share": 40 / 76}])
+    rt = T.reader_table(edge, "profiles_before_after", lang="fr")
+    assert rt.rows[1] == ["· Pas de comparaison : aucune personne enregistrée avant "
+                          "l'événement dans les données."]
+    both = edge.copy()
+    both.loc[0, ["window", "period_start", "period_end", "count", "denominator"]] = [
+        2022.0, "2022-01-05", "2022-12-21", 41, 67]
+    both.loc[0, "share"] = 41 / 67
+    rt = T.reader_table(both, "profiles_before_after", lang="fr")
+    assert rt.rows[0][0].endswith("— avant : 2022 ; après : 2023")
+    # 41/67 = 61.2 % -> "61 % (41)"; 40/76 = 52.6 % -> "53 % (40)"
+    assert rt.rows[2][1:3] == ["61 % (41)", "53 % (40)"]
+    assert "non-réponses comprises" in rt.caption
