@@ -1107,6 +1107,12 @@ class Publisher:
     person_tables: list = field(default_factory=list, repr=False)
     #: Tables replaced by a sentence saying why (name -> sentence); their figures are not drawn.
     explained: dict = field(default_factory=dict)
+    #: Periods of a sub-population table not published (name -> periods), see
+    #: :meth:`_withhold_small_sub_populations`.
+    withheld_periods: dict = field(default_factory=dict)
+    #: ``(period, field)`` blocks of the profile tables not published
+    #: (:meth:`_withhold_unprotectable`): the before/after sides on them are not either.
+    withheld_blocks: set = field(default_factory=set)
 
     @property
     def lang(self) -> str:
@@ -1273,6 +1279,8 @@ class Publisher:
             kw = {"rules": self.rules, "kind": "person"}
             if by is not None:
                 kw["by"] = by
+            if "population" in df.columns:
+                df = self._withhold_small_sub_populations(df, name)
             limits = self._derived_floors(df)
             if limits is not None:
                 out = mod.protect_table(df, limits=limits, **kw)
@@ -1282,6 +1290,7 @@ class Publisher:
                 out = self._protect_sub_population(mod, df, out, kw)
             if {"event", "window", "period"} <= set(df.columns):
                 out = self._protect_windows(mod, df, out, kw)
+            out = self._withhold_unprotectable(df, out, name)
             self.person_tables.append(out)
         elif _is_test_table(df):
             mod = _disclosure()
@@ -1317,6 +1326,105 @@ class Publisher:
         if show and not why:
             self._show_table(out, name, title=title, person=kind == "person")
         return out
+
+    def _withhold_small_sub_populations(self, df, name):
+        """Drop the periods of a sub-population table with fewer than ``small_group`` people.
+
+        A newcomers cell lies between the whole public's cell minus the returning people
+        and the whole public's cell, both published: for a group of a few newcomers
+        (5 newcomers in a year, 32 of the 34 people of that year who do not inject, 29
+        returning) that range is narrow (3 to 5 newcomers who do not inject) whatever is
+        hidden in the newcomers' table. Such a period is not published at all; a sentence
+        says so.
+        """
+        import pandas as pd
+
+        if "denominator" not in df.columns or "period" not in df.columns:
+            return df
+        den = pd.to_numeric(df["denominator"], errors="coerce")
+        people = df["unit"].astype(str) == "people" if "unit" in df.columns else True
+        size = den.where(people).groupby(df["period"].astype(str)).max()
+        small = [p for p, v in size.items() if v == v and v < self.rules.small_group]
+        if not small:
+            return df
+        keep = ~df["period"].astype(str).isin(small)
+        periods = ", ".join(small)
+        g = self.rules.small_group
+        self.text(tr(
+            f"Profil des nouvelles personnes non publié pour {periods} : moins de {g} nouvelles "
+            "personnes dans la période ; leur profil se déduirait en partie de celui de "
+            "l'ensemble du public et des personnes revenues.",
+            f"Newcomers' profile not published for {periods}: fewer than {g} newcomers in the "
+            "period; their profile could partly be worked out from the whole public's and the "
+            "returning people's.", self.lang), kind="explained")
+        self.withheld_periods[name] = small
+        return df.loc[keep].reset_index(drop=True)
+
+    def _block_keys(self, df) -> list:
+        """Columns naming a block of a person table: a period's field (both sides of an
+        event's field in a before/after table), whatever its level and unit."""
+        if "event" in df.columns:
+            cols = ["event", "field"]
+        else:
+            cols = ["period", "field"]
+        return [c for c in ("site", "population", *cols) if c in df.columns]
+
+    def _withhold_unprotectable(self, df, out, name):
+        """Drop the blocks whose own total had to be hidden: their total is published anyway.
+
+        When a block cannot be protected by hiding cells (13 people in a year, chemsex
+        "yes" and "no" both under 11), :func:`qsp_eval.disclosure.protect_table` hides
+        its denominator too. But a person block's total is the period's distinct people,
+        visits or first-time visitors, which ``attendance_by_year`` publishes: "yes" +
+        "no" = 13 with each under 11 gives each 3 to 10. Such a block (the period's
+        field, every level and unit; for a before/after table, both sides of the event's
+        field, and any event whose side is a withheld year) is not published; a sentence
+        says so.
+        """
+        import pandas as pd
+
+        keys = self._block_keys(df)
+        if "denominator" not in df.columns or "field" not in df.columns or len(out) != len(df):
+            return out
+        d_in = pd.to_numeric(df["denominator"], errors="coerce")
+        d_out = pd.to_numeric(out["denominator"], errors="coerce")
+        lost = d_in.notna().to_numpy() & d_out.isna().to_numpy()
+        blocks = set(out.loc[lost, keys].astype(str).itertuples(index=False, name=None))
+        drop = pd.Series(False, index=out.index)
+        if blocks:
+            drop |= pd.Series([k in blocks for k in out[keys].astype(str).itertuples(
+                index=False, name=None)], index=out.index)
+        if "event" in out.columns and "window" in out.columns and self.withheld_blocks:
+            side = [(str(w), str(f)) for w, f in zip(out["window"], out["field"], strict=True)]
+            ev = {(str(e), str(f)) for (w, f), e in zip(side, out["event"], strict=True)
+                  if (w, f) in self.withheld_blocks}
+            drop |= pd.Series([(str(e), str(f)) in ev for e, f in
+                               zip(out["event"], out["field"], strict=True)], index=out.index)
+        if not drop.any():
+            return out
+        if "event" not in out.columns and "population" not in out.columns:
+            for p, f in out.loc[drop, ["period", "field"]].astype(str).itertuples(
+                    index=False, name=None):
+                self.withheld_blocks.add((p, f))
+        def flabel(f):
+            return tr(*_FIELD_LABELS[f], self.lang) if f in _FIELD_LABELS else f
+
+        what = sorted({(str(r["period"]) if "event" not in out.columns else str(r["event"]),
+                        flabel(str(r["field"])))
+                       for _, r in out.loc[drop].iterrows()})
+        by_period: dict = {}
+        for p, f in what:
+            by_period.setdefault(p, []).append(f.lower() if self.lang == "fr" else f)
+        sep, colon = (" ; ", " : ") if self.lang == "fr" else ("; ", ": ")
+        listed = sep.join(f"{p}{colon}{', '.join(fs)}" for p, fs in by_period.items())
+        self.text(tr(
+            f"Certains profils ne sont pas publiés ({listed}) : trop peu de personnes pour "
+            "masquer les petites cases sans que les totaux publiés (personnes et passages de "
+            "la période) ne les redonnent.",
+            f"Some profiles are not published ({listed}): too few people to hide the small "
+            "cells without the published totals (people and visits of the period) giving "
+            "them back.", self.lang), kind="explained")
+        return out.loc[~drop].reset_index(drop=True)
 
     def _protect_sub_population(self, mod, df, out, kw):
         """Hide sub-population cells whose difference with the whole population is small.
@@ -1397,15 +1505,39 @@ class Publisher:
         blocks: dict = {}
         for i, k in enumerate(rows):
             blocks.setdefault(k[:-2] + k[-1:], []).append(i)
+        groups = []  # (member rows, newcomers total, whole public's hidden rest)
         for bk, idx in blocks.items():
             if multi[idx[0]] or np.isnan(den[idx[0]]) or bk not in whole_rest:
                 continue
+            groups.append((idx, den[idx[0]], whole_rest[bk]))
+        # a reporting group published on both sides is a block of its members too
+        # (trans, agender and non-binary people = trans women + trans men + ...)
+        if "level" in keys and "group" in keys:
+            li, gi = keys.index("level"), keys.index("group")
+            pos = {k: i for i, k in enumerate(rows)}
+            reporting = getattr(self.config, "reporting_groups", None) or {}
+            fi = keys.index("field") if "field" in keys else None
+            for i, k in enumerate(rows):
+                if k[li] != "reporting" or hid[i] or multi[i] or k not in shown:
+                    continue
+                spec = (reporting.get(k[fi], {}) if fi is not None else {}).get(k[gi]) or {}
+                members = [str(m) for m in spec.get("members", []) or []]
+                idx = []
+                for m_ in members:
+                    mk = list(k)
+                    mk[li], mk[gi] = "detail", m_
+                    if tuple(mk) in pos:
+                        idx.append(pos[tuple(mk)])
+                if len(idx) < 2:
+                    continue
+                whole_pub = sum(shown.get(rows[j], 0.0) for j in idx if rows[j] in shown)
+                groups.append((idx, cnt[i], shown[k] - whole_pub))
+        for idx, total, w_rest in groups:
             h = [i for i in idx if hid[i]]
-            rest_n = den[idx[0]] - sum(cnt[i] for i in idx if not hid[i])
+            rest_n = total - sum(cnt[i] for i in idx if not hid[i])
             pub_whole = [i for i in h if rows[i] in shown]
             for i in pub_whole:
-                floor = rest_n - whole_rest[bk] - sum(shown[rows[j]] for j in pub_whole
-                                                      if j != i)
+                floor = rest_n - w_rest - sum(shown[rows[j]] for j in pub_whole if j != i)
                 top = min(shown[rows[i]], rest_n)
                 if floor >= 1 and top - floor + 1 < t:
                     # not a cell the whole public already shows as 0 (hidden, still 0)

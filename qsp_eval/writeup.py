@@ -745,6 +745,17 @@ def _profiles(ctx, period) -> list[str]:
     return lines
 
 
+def _minus(s: str, *, signed: bool = False) -> str:
+    """A formatted number with a true minus sign (U+2212); ``signed``: "+" before a positive.
+
+    >>> _minus("-41"), _minus("12", signed=True), _minus("0", signed=True)
+    ('−41', '+12', '0')
+    """
+    if s.startswith("-"):
+        return "\u2212" + s[1:]
+    return "+" + s if signed and s not in ("0", "–") else s
+
+
 def _points(x, lang) -> str:
     """A difference of shares in percentage points: "−27", "+5", "0" (true minus sign)."""
     s = fmt_number(float(x) * 100, 0, lang)
@@ -1035,17 +1046,23 @@ def _drug_checking(ctx) -> list[str]:
     lines = [head]
     for p, g in _by_period(t if t is not None else by_year).groupby("period", sort=False):
         on, net = _routes(ctx, g)
+        fr1, en1 = on in ("0", "1"), on == "1"  # French: 0 and 1 take the singular
         lines.append(ctx.tr(
-            f"{_over(p, 'fr')}, {on} échantillons ont été analysés sur place par "
-            f"chromatographie sur couche mince (CCM) et {net} envoyés au réseau national SINTES.",
-            f"{_over(p, 'en')}, {on} samples were analysed on site by thin-layer "
-            f"chromatography (TLC) and {net} sent to the national SINTES network."))
+            f"{_over(p, 'fr')}, {on} échantillon{'' if fr1 else 's'} "
+            f"{'a' if fr1 else 'ont'} été analysé{'' if fr1 else 's'} sur place par "
+            f"chromatographie sur couche mince (CCM) et {net} "
+            f"envoyé{'' if net in ('0', '1') else 's'} au réseau national SINTES.",
+            f"{_over(p, 'en')}, {on} sample{'' if en1 else 's'} {'was' if en1 else 'were'} "
+            f"analysed on site by thin-layer chromatography (TLC) and {net} sent to the "
+            "national SINTES network."))
     if t is not None and by_year is not None and by_year["period"].nunique() > 1:
         lines.append("")
         lines.append(ctx.tr("Par année :", "By year:"))
         for p, g in _by_period(by_year).groupby("period", sort=False):
             on, net = _routes(ctx, g)
-            lines.append(ctx.tr(f"- {p} : {on} analysés sur place, {net} envoyés au réseau SINTES",
+            lines.append(ctx.tr(f"- {p} : {on} analysé{'' if on in ('0', '1') else 's'} sur "
+                                f"place, {net} envoyé{'' if net in ('0', '1') else 's'} au "
+                                "réseau SINTES",
                                 f"- {p}: {on} analysed on site, {net} sent to the SINTES network"))
     return lines
 
@@ -1494,9 +1511,10 @@ def key_figures(tables: Mapping[str, pd.DataFrame], *, theming=None, config=None
             add("theming_overall",
                 ctx.tr("Passages depuis le début de la thématisation, écart à la tendance",
                        "Visits since theming started, gap to the trend"), "",
-                f"{fmt_number(ov['difference'], 0, lang)} "
-                f"({ctx.tr('IC 95 %', '95% CI')} {fmt_number(ov.get('difference_low'), 0, lang)}"
-                f" {ctx.tr('à', 'to')} {fmt_number(ov.get('difference_high'), 0, lang)})",
+                f"{_minus(fmt_number(ov['difference'], 0, lang), signed=True)} "
+                f"({ctx.tr('IC 95 %', '95% CI')} "
+                f"{_minus(fmt_number(ov.get('difference_low'), 0, lang))}"
+                f" {ctx.tr('à', 'to')} {_minus(fmt_number(ov.get('difference_high'), 0, lang))})",
                 ev_text, ctx.tr("passages", "visits"))
             ev_text = ""
         if isinstance(parts.get("estimate"), Mapping) and all(

@@ -180,6 +180,22 @@ def test_extreme_share_on_small_group(tmp_path):
     assert kinds(scan_outputs(tmp_path)) == ["extreme_share"]
 
 
+def test_hundred_percent_not_stated_is_not_an_extreme_share(tmp_path):
+    # 8 of 8 people "not stated" (the field was never filled): no one's attribute is told
+    (tmp_path / "t.csv").write_text(
+        "field,group,unit,count,denominator,share\norientation,unknown,people,8,8,1.0\n",
+        encoding="utf-8")
+    assert kinds(scan_outputs(tmp_path)) == []
+    (tmp_path / "t.csv").write_text(
+        "Champ,Groupe,Effectif,Dénominateur,Part\norientation,Non renseigné,8,8,100\n",
+        encoding="utf-8")
+    assert kinds(scan_outputs(tmp_path)) == []
+    (tmp_path / "t.csv").write_text(  # the same row on a stated answer is flagged
+        "Champ,Groupe,Effectif,Dénominateur,Part\norientation,Gay,8,8,100\n",
+        encoding="utf-8")
+    assert kinds(scan_outputs(tmp_path)) == ["extreme_share"]
+
+
 def test_docx_and_svg(tmp_path):
     docx = pytest.importorskip("docx")
     d = docx.Document()

@@ -237,6 +237,37 @@ def test_extreme_shares_on_small_group_hidden():
     assert format_share(30, 30, rules=DEFAULT) == f"100{NB}%"
 
 
+def test_people_and_visits_of_a_cell_are_hidden_together():
+    # people: a 2 (small), b 6, c 30, d 6 of 44; visits: a 4, b 7, c 100, d 6 of 117.
+    # Table by table, secondary suppression hides one of b/d in each unit, not the same one
+    # (measured: b visits 7 published next to b people hidden): 7 visits cap b's people,
+    # 5 <= b <= 7, three values without 0 (< t = 5). So each cell is hidden in both units.
+    t = pd.DataFrame({"period": "2022", "field": "gender", "group": ["a", "b", "c", "d"] * 2,
+                      "unit": ["people"] * 4 + ["visits"] * 4,
+                      "count": [2, 6, 30, 6, 4, 7, 100, 6],
+                      "denominator": [44] * 4 + [117] * 4})
+    out = protect_table(t, rules=DEFAULT, by=("period", "field", "unit"))
+    hid = out["suppressed"].tolist()
+    assert hid[:4] == hid[4:]  # each group hidden in both units or in neither
+    assert hid[0] and sum(hid[:4]) >= 3  # a, and enough others for both blocks
+
+
+def test_a_field_nobody_filled_is_not_an_extreme_share():
+    # 8 newcomers, orientation never filled: "not stated" 8 / 8 = 100 %, the known cells 0.
+    # It says nobody answered, nothing of anyone; hiding it gains nothing (8 - 0 - 0 = 8).
+    t = pd.DataFrame({"period": "2024", "field": "orientation", "unit": "people",
+                      "group": ["gay", "lesbian", "unknown"], "count": [0, 0, 8],
+                      "denominator": 8, "share": [0.0, 0.0, 1.0]})
+    out = protect_table(t, rules=DEFAULT)
+    assert not out["suppressed"].any()
+    assert out["count"].tolist() == [0, 0, 8]
+    assert out["share"].iloc[2] == 1.0          # the 100 % "not stated" share stays
+    assert out["share"].iloc[:2].isna().all()   # 0 % of a group of 8 is still blanked
+    # the same 100 % on a stated answer is hidden (attribute of all 8)
+    t2 = t.assign(group=["gay", "lesbian", "bi_pan"])
+    assert protect_table(t2, rules=DEFAULT)["suppression"].tolist()[2] == "extreme"
+
+
 def test_shares_need_the_minimum_denominator():
     # denominator 4 < 5: no share even for a count of 0
     t = pd.DataFrame({"field": "gender", "unit": "people", "group": ["a", "b"],
@@ -756,3 +787,35 @@ def test_a_hidden_visits_cell_next_to_people_is_not_said_to_be_large():
     vis = out.loc[out["unit"] == "visits"]
     hidden = vis.loc[vis["suppressed"], "count_display"]
     assert len(hidden) and (hidden == "[c]").all()
+
+
+def test_integer_programmes_do_not_trust_highs_presolve():
+    # The example by quarter, 2024 age bands (13 cells): people 45-54, 55+, not stated (a, b, u),
+    # their visits (va, vb, vu), newcomers (na, nb, nu), not-stated visits by quarter (q1..q4).
+    # a + b + u = 20, va + vb + vu = 71, na + nb + nu = 14, people <= visits <= 44 x people,
+    # newcomers <= everyone, q1 + q2 + q3 + q4 = vu; a, b >= 5, u <= 4.
+    # By hand, a = 14, b = 6, u = 0, va = 50, vb = 21, vu = 0, na = 8, nb = 6, nu = 0, q = 0
+    # satisfies every row, so the smallest u is 0. HiGHS's MIP presolve (scipy 1.17) said 1.
+    import numpy as np
+
+    from qsp_eval.disclosure import _milp_range
+
+    inf = np.inf
+    rows = np.zeros((14, 13))
+    rows[0, [0, 1, 2]] = 1
+    rows[1, [3, 4, 5]] = 1
+    rows[2, [0, 1, 2]] = 1
+    rows[3, [6, 7, 8]] = 1
+    for k in range(3):  # people <= visits; visits <= 44 people
+        rows[4 + 2 * k, [k, 3 + k]] = [1, -1]
+        rows[5 + 2 * k, [k, 3 + k]] = [44, -1]
+        rows[10 + k, [k, 6 + k]] = [-1, 1]  # newcomers <= everyone
+    rows[13, [5, 9, 10, 11, 12]] = [-1, 1, 1, 1, 1]
+    rlo = np.array([20, 71, 20, 14, -inf, 0, -inf, 0, -inf, 0, -inf, -inf, -inf, 0])
+    rhi = np.array([20, 71, 20, 14, 0, inf, 0, inf, 0, inf, 0, 0, 0, 0])
+    lo = np.array([5, 5] + [0] * 11, float)
+    hi = np.array([703, 703, 4] + [703] * 10, float)
+    hand = np.array([14, 6, 0, 50, 21, 0, 8, 6, 0, 0, 0, 0, 0], float)
+    assert ((rows @ hand >= rlo) & (rows @ hand <= rhi)).all()
+    assert _milp_range(list(range(13)), lo, hi, rows, rlo, rhi, 2, 1.0)[0] == 0
+    assert _milp_range(list(range(13)), lo, hi, rows, rlo, rhi, 2, -1.0)[0] == 4

@@ -615,3 +615,49 @@ def test_tidy_for_publication_never_publishes_an_absurd_estimate():
     assert out["ci_high"].isna().tolist() == [True, True]
     assert out["ci_low"].isna().tolist() == [True, False]
     assert out["quantity"].tolist() == [2e6, 3.0]
+
+
+def test_newcomers_of_a_small_year_are_not_published(tmp_path):
+    """5 newcomers in 2024 (< small_group 20): whatever is hidden in their table, the whole
+    public's cells minus the returning people bound each of their cells (e.g. 32 of the 34
+    people of 2024 do not inject, 29 returned: 3 to 5 of the 5 newcomers do not inject).
+    The year is not published; 2023 (30 newcomers) is, and a sentence says why."""
+    import pandas as pd
+
+    from qsp_eval.testing import make_dataset
+
+    ds = make_dataset(sessions=[{"date": "2023-01-04"}, {"date": "2023-01-11"}])
+    pub = publish.Publisher(ds, publish.check_settings(ds), tmp_path)
+    df = pd.DataFrame({"period": ["2023", "2023", "2024", "2024"], "field": "injects",
+                       "level": "detail", "group": ["yes", "no", "yes", "no"],
+                       "unit": "people", "count": [6, 24, 0, 5], "denominator": [30, 30, 5, 5],
+                       "population": "newcomers"})
+    out = pub._withhold_small_sub_populations(df, "profiles_newcomers")
+    assert out["period"].tolist() == ["2023", "2023"]
+    assert pub.withheld_periods == {"profiles_newcomers": ["2024"]}
+    assert len(df) == 4  # input untouched
+
+
+def test_a_block_whose_total_must_be_hidden_is_not_published(tmp_path):
+    """Strict preset (t = 11): 13 people in 2021, chemsex "yes" 6, "no" 7, "not stated" 0
+    (0 visits too: a 0 a reader knows, no use as a secondary cell). Both are under 11, so
+    protect_table hides the denominator too; but 13 is the year's distinct people, published
+    in attendance_by_year: yes + no = 13, each under 11, gives each 3 to 10 (0 excluded, 8
+    values < 11). The block is dropped, 2022 (60 people) is kept."""
+    import pandas as pd
+
+    from qsp_eval.testing import make_dataset
+
+    ds = make_dataset(sessions=[{"date": "2023-01-04"}, {"date": "2023-01-11"}])
+    pub = publish.Publisher(ds, publish.check_settings(ds, disclosure_preset="strict"),
+                            tmp_path)
+    df = pd.DataFrame({"period": ["2021"] * 6 + ["2022"] * 6, "field": "chemsex",
+                       "level": "detail", "group": ["yes", "no", "unknown"] * 4,
+                       "unit": (["people"] * 3 + ["visits"] * 3) * 2,
+                       "count": [6, 7, 0, 10, 12, 0, 25, 35, 0, 50, 70, 0],
+                       "denominator": [13] * 3 + [22] * 3 + [60] * 3 + [120] * 3})
+    out = pub.table(df, "profiles_by_year", kind="person",
+                    by=["period", "field", "level", "unit"], show=False)
+    assert set(out["period"]) == {"2022"}
+    assert pub.withheld_blocks == {("2021", "chemsex")}
+    assert pub.person_tables[-1]["period"].eq("2022").all()  # what later tables link to

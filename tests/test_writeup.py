@@ -639,3 +639,15 @@ def test_before_after_absent_or_only_change_event_says_nothing():
                                              config=_cfg())
     assert "profiles_before_after" in TABLE_NAMES
     assert TABLE_NAMES["profiles_before_after"]["person_attribute"] is True
+
+
+def test_drug_checking_agrees_with_one_sample():
+    # 1 sample on site, 0 sent: French singular for 0 and 1 ("1 échantillon a été analysé",
+    # "0 envoyé"); English singular for 1 only
+    dc = pd.DataFrame({"period": "2021", "route": ["on_site", "national_network"],
+                       "count": [1, 0]})
+    fr = build_writeup({"drug_checking": dc}, config=_cfg())
+    assert ("En 2021, 1 échantillon a été analysé sur place par chromatographie sur couche "
+            "mince (CCM) et 0 envoyé au réseau national SINTES.") in fr
+    en = build_writeup({"drug_checking": dc}, config=_cfg(), lang="en")
+    assert "In 2021, 1 sample was analysed on site" in en
