@@ -870,6 +870,7 @@ class FigureSaver:
         self._pool = ProcessPoolExecutor(max_workers=1,
                                          mp_context=multiprocessing.get_context("fork"))
         self._futures = []
+        self._jobs: dict = {}  # id(future) -> (pickled figure, stem, dpi), for steal()
 
     def submit(self, fig, stem, *, dpi: int = 150) -> bool:
         """Queue ``fig`` for saving at ``stem`` (.png, .svg); False if it cannot be pickled."""
@@ -880,7 +881,9 @@ class FigureSaver:
         except Exception:  # noqa: BLE001 - e.g. a lambda formatter: save here instead
             return False
         Path(stem).parent.mkdir(parents=True, exist_ok=True)
-        self._futures.append(self._pool.submit(_save_pickled, data, str(stem), dpi))
+        fut = self._pool.submit(_save_pickled, data, str(stem), dpi)
+        self._futures.append(fut)
+        self._jobs[id(fut)] = (data, str(stem), dpi)
         return True
 
     def call(self, func, *args, track: bool = True):
@@ -895,12 +898,23 @@ class FigureSaver:
         return fut
 
     def wait(self) -> None:
-        """Block until every queued figure is saved; re-raise the first failure."""
+        """Block until every queued figure is saved; re-raise the first failure.
+
+        Figures the worker has not started yet are taken back and saved here (the calling
+        process would otherwise sit idle while the worker finishes the queue), the last
+        queued first.
+        """
         try:
+            for f in reversed(self._futures):
+                job = self._jobs.get(id(f))
+                if job is not None and f.cancel():
+                    _save_pickled(*job)
             for f in self._futures:
-                f.result()
+                if not f.cancelled():
+                    f.result()
         finally:
             self._futures = []
+            self._jobs = {}
 
     def close(self) -> None:
         """Stop the worker (after :meth:`wait`, or to abandon a failed run)."""
@@ -1281,11 +1295,7 @@ class Publisher:
                 kw["by"] = by
             if "population" in df.columns:
                 df = self._withhold_small_sub_populations(df, name)
-            limits = self._derived_floors(df)
-            if limits is not None:
-                out = mod.protect_table(df, limits=limits, **kw)
-            else:
-                out = mod.protect_table(df, **kw)
+            out = self._protect_once(mod, df, name, kw)
             if "population" in df.columns:
                 out = self._protect_sub_population(mod, df, out, kw)
             if {"event", "window", "period"} <= set(df.columns):
@@ -1359,6 +1369,29 @@ class Publisher:
             "returning people's.", self.lang), kind="explained")
         self.withheld_periods[name] = small
         return df.loc[keep].reset_index(drop=True)
+
+    def _protect_once(self, mod, df, name, kw):
+        """``protect_table`` of a person table (with :meth:`_derived_floors`), remembered.
+
+        ``00-data-quality`` protects the composition of the public as ``02-profiles``
+        will (:meth:`_profile_hidden_unknown`); the second call, with an equal table, takes
+        the first result (the same cells hidden in both sections, and paid once).
+        """
+        key = ("protect", name, id(self.dataset), self.dataset.checksum,
+               repr(self.settings), repr(sorted(kw.items(), key=lambda x: x[0])))
+        hit = _MEMO.get(key)
+        if hit is not None and hit[0].equals(df):
+            return hit[1].copy()
+        limits = self._derived_floors(df)
+        if limits is not None:
+            out = mod.protect_table(df, limits=limits, **kw)
+        else:
+            out = mod.protect_table(df, **kw)
+        if "population" not in df.columns and "event" not in df.columns:
+            if len(_MEMO) > 16:
+                _MEMO.clear()
+            _MEMO[key] = (df.copy(), out.copy())
+        return out
 
     def _block_keys(self, df) -> list:
         """Columns naming a block of a person table: a period's field (both sides of an
@@ -1719,9 +1752,9 @@ class Publisher:
         """
         from . import profiles
 
-        comp = profiles.composition(self.data, period="year")
-        prot = mod.protect_table(comp, rules=self.rules, kind="person",
-                                 by=["period", "field", "level", "unit"])
+        comp = self.compute(profiles.composition, period="year")
+        kw = {"rules": self.rules, "kind": "person", "by": ["period", "field", "level", "unit"]}
+        prot = self._protect_once(mod, comp, "profiles_by_year", kw)
         sel = prot.loc[(prot["group"] == "unknown") & (prot["unit"] == "visits")
                        & prot["suppressed"].astype(bool)]
         return {(str(p), str(f)) for p, f in zip(sel["period"], sel["field"], strict=True)}
@@ -2008,6 +2041,28 @@ class Publisher:
             if len(_MEMO) > 16:
                 _MEMO.clear()
             _MEMO[key] = func(self.full_data, *args, **kwargs)
+        return _MEMO[key]
+
+    def compute(self, func, *args, **kwargs):
+        """Call ``func(self.data, *args, **kwargs)`` (the reported window), remembered here.
+
+        For a table two notebooks need (the composition of the public: ``00-data-quality``
+        protects it to know which "not stated" cells the profiles hide, ``02-profiles``
+        publishes it). Keyed like :meth:`run`, plus the window. Without a window, a result
+        computed ahead by the report run's worker (:func:`prefetch`) is taken.
+
+        Examples
+        --------
+        >>> # exact = pub.compute(profiles.composition, period="year")
+        """
+        if not self.settings.windowed:
+            return self.run(func, *args, **kwargs)
+        key = ("window", self.settings.window_start, self.settings.window_end,
+               *_memo_key(func, self.data, self.settings.config, args, kwargs))
+        if key not in _MEMO:
+            if len(_MEMO) > 16:
+                _MEMO.clear()
+            _MEMO[key] = func(self.data, *args, **kwargs)
         return _MEMO[key]
 
     def published_tables(self) -> dict:
