@@ -167,3 +167,16 @@ def test_plot_loyalty_suppressed_share_and_given_axes():
     y = ax.lines[0].get_ydata()
     assert y[0] == pytest.approx(75) and np.isnan(y[1]) and y[2] == 0
     assert len(ax.collections[0].get_segments()) == 2   # Q1 and Q3 only
+
+
+def test_plot_loyalty_many_periods_slants_the_labels():
+    # 13 quarters (the example): upright labels "2021-Q42022-Q1..." ran together
+    import pandas as pd
+
+    periods = [f"{y}-Q{q}" for y in (2022, 2023, 2024) for q in (1, 2, 3, 4)] + ["2021-Q4"]
+    r = pd.DataFrame({"period": periods, "horizon_months": 1, "share": 0.5, "ci_low": 0.2,
+                      "ci_high": 0.8})
+    ax = PA.plot_loyalty(r)
+    assert all(t.get_rotation() == 45 for t in ax.get_xticklabels())
+    ax4 = PA.plot_loyalty(r.iloc[:4])  # four quarters stay upright
+    assert all(t.get_rotation() == 0 for t in ax4.get_xticklabels())

@@ -247,6 +247,10 @@ def plot_loyalty(result, *, ax=None, lang: str = "fr"):
             ax.errorbar(xi[ok], y[ok], yerr=[y[ok] - lo[ok], hi[ok] - y[ok]], fmt="none",
                         ecolor=col, capsize=3, linewidth=1.2)
     ax.set_xticks(x, periods)
+    if len(periods) > 6:  # quarters or months: "2021-Q42022-Q1..." would run together
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        for lab in ax.get_xticklabels():
+            lab.set_horizontalalignment("right")
     ax.set_xlim(-0.5, max(len(periods) - 0.5, 0.5))
     ax.set_ylim(0, 100)
     if horizons:
