@@ -46,6 +46,7 @@ on top of that guarantee, not a part of it. See ``docs/disclosure.md``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -1895,9 +1896,29 @@ def _has_pseudonym(text: str) -> bool:
 
 def _line_findings(text: str, *, rules: DisclosureRules, file: str, where: str,
                    pseudonyms: frozenset = frozenset(), people_text: bool = True) -> list:
+    kind, pseudo, age, small, extreme = _line_kinds(text, people_text, rules.min_cell,
+                                                    rules.small_group)
+    out = []
+    if kind:
+        out.append(Finding(file, where, kind))
+    if pseudo or (pseudonyms and any(p and p in text for p in pseudonyms)):
+        out.append(Finding(file, where, "pseudonym"))
+    if age:
+        out.append(Finding(file, where, "exact_age"))
+    if small:
+        out.append(Finding(file, where, "small_cell"))
+    if extreme:
+        out.append(Finding(file, where, "extreme_share"))
+    return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _line_kinds(text: str, people_text: bool, min_cell: int, small_group: int) -> tuple:
+    """What :func:`_line_findings` finds in ``text`` (a function of the text alone, remembered:
+    the cells of a folder repeat a lot): identifier kind or None, 16-hex pseudonym, exact age,
+    small number of people, 0 %/100 % of a small group."""
     from .privacy import detect_identifier
 
-    out = []
     kind = None
     if not _NUMERIC_SAFE.match(text.strip()):
         masked = _LONG_TOKEN.sub(" ", _DATE_TOKEN.sub(" ", text))
@@ -1907,28 +1928,21 @@ def _line_findings(text: str, *, rules: DisclosureRules, file: str, where: str,
                 if detect_identifier(m.group(0)) == "birth_date":
                     kind = "birth_date"
                     break
-    if kind:
-        out.append(Finding(file, where, kind))
-    if _has_pseudonym(text):
-        out.append(Finding(file, where, "pseudonym"))
-    elif pseudonyms and any(p and p in text for p in pseudonyms):
-        out.append(Finding(file, where, "pseudonym"))
-    if _AGE_TEXT.search(text):
-        out.append(Finding(file, where, "exact_age"))
+    small = extreme = False
     if people_text:
         # "1 000 personnes" (French thousands separator) is one number, not "1" and "000"
-        text = _THOUSANDS_SEP.sub("", text)
-        for m in _SMALL_TEXT.finditer(text):
+        t = _THOUSANDS_SEP.sub("", text)
+        for m in _SMALL_TEXT.finditer(t):
             word = m.group(1).lower()
             n = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)
-            if 1 <= n <= rules.min_cell - 1:
-                out.append(Finding(file, where, "small_cell"))
+            if 1 <= n <= min_cell - 1:
+                small = True
                 break
-        for m in _EXTREME_TEXT.finditer(text):
-            if int(m.group(1)) < rules.small_group:
-                out.append(Finding(file, where, "extreme_share"))
+        for m in _EXTREME_TEXT.finditer(t):
+            if int(m.group(1)) < small_group:
+                extreme = True
                 break
-    return out
+    return kind, _has_pseudonym(text), bool(_AGE_TEXT.search(text)), small, extreme
 
 
 def check_text(text: str, *, rules: DisclosureRules, pseudonyms: Iterable[str] = ()) -> list:

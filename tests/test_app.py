@@ -668,8 +668,11 @@ def test_the_page_in_headless_chromium(tmp_path, workbooks):
                            "Ce qui est attendu"]
         rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
                 for tr in driver.find_elements(By.CSS_SELECTOR, "#problems tbody tr")]
-        assert ["sessions", "4", "date", "31/02/2023", "date invalide",
-                "jj/mm/aaaa (ex. 17/05/2023)"] in rows
+        # one bad session date: one message, which also says how many visit rows it affects
+        bad_date = next(r for r in rows if r[:5] == ["sessions", "4", "date", "31/02/2023",
+                                                     "date invalide"])
+        assert bad_date[5].startswith("jj/mm/aaaa (ex. 17/05/2023) ; ")
+        assert "ligne(s) de la feuille « visits »" in bad_date[5]
         email = next(r for r in rows if r[2] == "email")
         assert email[3] == "" and "identifiantes" in email[4]
         assert EMAIL not in driver.page_source

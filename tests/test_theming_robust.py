@@ -136,9 +136,18 @@ def test_plots_draw_or_decline(case):
     from qsp_eval.plots.theming import plot_theming, plot_theming_effect, plot_theming_series
 
     _, r = case
+    import pickle
+
     for f in (plot_theming_series, plot_theming_effect):
         ax = f(r, lang="fr")
         assert ax is None or hasattr(ax, "figure")
+        if ax is not None:  # the report saves figures in a worker process: they must pickle
+            pickle.dumps(ax.figure)
+    ax = plot_theming_effect(r, lang="fr")
+    if ax is not None:  # French decimal commas on the rate-ratio axis ("0,5", "1,5")
+        ax.figure.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        assert labels and not any("." in x for x in labels)
     fig = plot_theming(r, lang="en")
     assert (fig is None) == (not r.estimable)
 

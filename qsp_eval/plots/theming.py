@@ -135,14 +135,16 @@ def plot_theming_effect(result, *, ax=None, lang: str = "fr"):
         y += 1
     ax.axvline(1.0, color="#444444", linewidth=0.8)
     ax.set_xscale("log")
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
 
     lo_x, hi_x = ax.get_xlim()
     ticks = [t for t in (0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4, 6, 8)
              if lo_x <= t <= hi_x]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(
-        lambda v, _: (f"{v:g}".replace(".", ",") if lang == "fr" else f"{v:g}")))
+    # fixed labels, not a lambda formatter: the figure must pickle to be saved in the
+    # report's background worker
+    ax.xaxis.set_major_formatter(FixedFormatter(
+        [f"{v:g}".replace(".", ",") if lang == "fr" else f"{v:g}" for v in ticks]))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(labels, fontsize=7)
