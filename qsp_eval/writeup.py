@@ -722,6 +722,7 @@ def _profiles(ctx, period) -> list[str]:
             "Profiles per person: not available (no visitor codes in the data).")]
     t = _by_period(t)
     lines = [head]
+    every = list(dict.fromkeys(t["period"].tolist()))  # periods of the table, any field
     for fld, code, fr, en in _highlights(ctx.config):
         rows = _group_rows(t, fld, code)
         if rows.empty:
@@ -729,8 +730,13 @@ def _profiles(ctx, period) -> list[str]:
         periods = rows["period"].tolist()
         p = _headline(periods, period)
         r = rows.loc[rows["period"] == p].iloc[0]
-        # the first period, then the previous one
-        others = [rows.loc[rows["period"] == q].iloc[0] for q in _compared(periods, p)]
+        # the first period, then the previous one; a period whose block of this field was
+        # not published (too few people to protect it) is said in words, like a small cell
+        others = []
+        for q in _compared(every, p):
+            hit = rows.loc[rows["period"] == q]
+            others.append(hit.iloc[0] if len(hit) else pd.Series(
+                {"period": q, "count": pd.NA, "denominator": pd.NA, "suppression": "withheld"}))
         lines.append("- " + _profile_sentence(ctx, fr if ctx.lang == "fr" else en, p, r, others))
     lines.extend(_before_after(ctx))
     if len(lines) == 1:

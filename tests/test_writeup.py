@@ -535,6 +535,21 @@ def test_profile_sentence_names_first_and_previous_periods():
             "effectif trop petit pour être publié en 2021.") in text
 
 
+def test_profile_sentence_names_a_year_whose_block_was_not_published():
+    # 2021: the gender block was withheld whole (too few people to protect it), orientation
+    # was published: the comparison with 2021 is said in words, not silently dropped
+    prof = pd.DataFrame({"period": ["2021", "2022", "2023"],
+                         "field": ["orientation", "gender", "gender"],
+                         "level": ["detail", "reporting", "reporting"],
+                         "group": ["gay", "tanb", "tanb"], "unit": "people",
+                         "count": [6, 10, 30], "denominator": [10, 50, 80]})
+    text = build_writeup({"profiles_by_year": prof}, config=_cfg())
+    # 10/50 = 20 %; 30/80 = 37.5 % -> 38 %
+    assert ("- En 2023, les personnes trans, agenres et non-binaires représentaient "
+            f"38{NBSP}% des 80 personnes différentes accueillies, contre 20{NBSP}% en 2022 ; "
+            "effectif trop petit pour être publié en 2021.") in text
+
+
 def test_profile_sentence_says_why_a_large_cell_is_hidden():
     # 2022: 30 of 91 hidden only to protect a small "not stated" cell beside it (secondary
     # suppression): that is not "too few people", and must not be worded so
