@@ -879,6 +879,9 @@ def protect_table(table, *, rules: DisclosureRules, kind: str = "person",
           ``"< t"`` for a hidden cell whose value is under the threshold, or
           ``"n.d."`` (``"[c]"`` in English) for other hidden cells.
 
+        When the table gives both units of a cell (``unit`` ``people`` and ``visits``),
+        the two rows are hidden together whatever the reason (a published visits count
+        caps its people: 5 visits, at most 5 people and at least 1).
         Columns whose name contains ``known`` (``known_denominator``,
         ``share_known``, ``ci_known_low``...) are blanked for a whole group
         where its ``"unknown"`` cell is hidden (total minus known would give

@@ -1439,11 +1439,9 @@ class Publisher:
             for p, f in out.loc[drop, ["period", "field"]].astype(str).itertuples(
                     index=False, name=None):
                 self.withheld_blocks.add((p, f))
-        def flabel(f):
-            return tr(*_FIELD_LABELS[f], self.lang) if f in _FIELD_LABELS else f
-
+        lang = self.lang
         what = sorted({(str(r["period"]) if "event" not in out.columns else str(r["event"]),
-                        flabel(str(r["field"])))
+                        tr(*_FIELD_LABELS.get(str(r["field"]), (str(r["field"]),) * 2), lang))
                        for _, r in out.loc[drop].iterrows()})
         by_period: dict = {}
         for p, f in what:
